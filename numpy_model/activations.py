@@ -1,0 +1,93 @@
+"""Activation functions phi(x; s, o) and their nominal derivatives (SPEC section 2).
+
+Every derivative is the *nominal* one (slope 1, offset 0), whatever slope/offset the forward
+activation uses: the published code looks derivatives up by the bare function name (quirk 12.1).
+"""
+import numpy as np
+
+NAMES = ("linear", "relu", "soft_relu", "logistic", "tanh", "hard_sigmoid")
+
+
+def phi(name, x, s=None, o=None):
+    """phi(x; s, o) of SPEC table 2; s/o are None (meaning 1/0, exact) or per-unit arrays."""
+    if o is not None:
+        x = x - o
+    if name == "linear":
+        y = x if s is None else x * s
+        return y.copy() if y is x else y
+    if name == "relu":
+        y = np.maximum(x, 0)
+    elif name == "soft_relu":
+        e = np.exp(-10 * x)
+        y = np.log((1 + e) / e) / 10
+    elif name == "logistic":
+        return 1 / (1 + np.exp(-x if s is None else -x * s))
+    elif name == "tanh":
+        return np.tanh(x if s is None else x * s)
+    elif name == "hard_sigmoid":
+        y = np.maximum(0, np.minimum(1, x / 6 + 1 / 2))
+    else:
+        raise ValueError(f"unknown activation {name!r}")
+    return y if s is None else y * s
+
+
+def dphi(name, x):
+    """Nominal derivative phi'(x) with s = 1, o = 0 (SPEC section 2, quirk 12.1)."""
+    if name == "linear":
+        return np.ones_like(x)
+    if name == "relu":
+        return (x > 0).astype(float)
+    if name == "soft_relu":
+        return 1 / (1 + np.exp(-10 * x))
+    if name == "logistic":
+        sig = 1 / (1 + np.exp(-x))
+        return sig * (1 - sig)
+    if name == "tanh":
+        return 1 - np.tanh(x) ** 2
+    if name == "hard_sigmoid":
+        z = x / 6 + 1 / 2
+        return (z > 0).astype(float) * (1 - z > 0).astype(float)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+class Population:
+    """The activation of a population of units (all layers concatenated along the last axis).
+
+    Layers are grouped into runs of equal activation name, so applying phi costs one call per
+    run, not one per layer. Slopes/offsets are per-unit arrays, or None when they are exactly 1/0
+    everywhere (then they are skipped; (x - 0) * 1 == x in IEEE arithmetic, so this is exact).
+    """
+
+    def __init__(self, names, sizes, slope=None, offset=None):
+        """names/sizes per layer; slope/offset: per-unit arrays of shape (S, n) or None."""
+        self.names = list(names)
+        self.sizes = list(sizes)
+        self.runs = []  # (name, start, stop): consecutive layers sharing an activation
+        start = 0
+        for name, size in zip(self.names, self.sizes):
+            if self.runs and self.runs[-1][0] == name:
+                self.runs[-1] = (name, self.runs[-1][1], start + size)
+            else:
+                self.runs.append((name, start, start + size))
+            start += size
+        self.slope = None if slope is None or np.all(slope == 1.0) else np.asarray(slope, float)
+        self.offset = None if offset is None or np.all(offset == 0.0) else np.asarray(offset, float)
+
+    def __call__(self, x):
+        if len(self.runs) == 1:
+            name = self.runs[0][0]
+            return phi(name, x, self.slope, self.offset)
+        out = np.empty_like(x)
+        for name, a, b in self.runs:
+            s = None if self.slope is None else self.slope[..., a:b]
+            o = None if self.offset is None else self.offset[..., a:b]
+            out[..., a:b] = phi(name, x[..., a:b], s, o)
+        return out
+
+    def d(self, x):
+        if len(self.runs) == 1:
+            return dphi(self.runs[0][0], x)
+        out = np.empty_like(x)
+        for name, a, b in self.runs:
+            out[..., a:b] = dphi(name, x[..., a:b])
+        return out

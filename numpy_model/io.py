@@ -1,0 +1,80 @@
+"""Saved per-seed objects, model.pkl (dill) and atomic writes (SPEC 8.4)."""
+import os
+import tempfile
+
+import dill
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+class Network:
+    """One saved network (teacher or student): plain attributes and arrays only, so that a
+    plain `dill.load` in a notebook works and old pickles keep loading as the code moves.
+
+    Attribute names follow the published objects: layers, error_layers, dt, Tpres, seed,
+    mc_model, rate_target, WPP, WIP, BPI, BPP or BII, uP, uI, *_time_series, MSE_*, input*,
+    target*, rng, ...
+    """
+
+    format_version = FORMAT_VERSION
+
+    def __init__(self, **attrs):
+        self.__dict__.update(attrs)
+
+    def __repr__(self):
+        role = "teacher" if getattr(self, "is_teacher", False) else "student"
+        return f"<Network {self.mc_model} {self.layers} seed={self.seed} ({role})>"
+
+
+def atomic_write_bytes(path, data):
+    """Write via a temporary file in the same directory and rename (never a half file)."""
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_models(path, models):
+    atomic_write_bytes(path, dill.dumps(models, protocol=4))
+
+
+class LoadError(Exception):
+    pass
+
+
+def load_models(path):
+    """Load a model.pkl. Pickles can run code when loaded: only load files you trust."""
+    if not os.path.exists(path):
+        raise LoadError(f"{path}: no such file")
+    if not os.path.isfile(path):
+        raise LoadError(f"{path}: not a file")
+    try:
+        with open(path, "rb") as fh:
+            models = dill.load(fh)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
+        raise LoadError(f"{path}: not a readable model.pkl ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(models, list) or not models or not all(hasattr(m, "WPP") for m in models):
+        raise LoadError(f"{path}: expected a list of saved networks (teacher first), got {type(models).__name__}")
+    return models
+
+
+def final_state(ens, s):
+    """Per-layer lists of seed s's current weights and voltages, in the published layout."""
+    def lst(name):
+        return [np.array(a[s]) for a in ens.layers_of(name)]
+    state = {"WPP": lst("WPP"), "WIP": lst("WIP"), "BPI": lst("BPI"), "uP": lst("uP"),
+             "uI": lst("uI"), "uP_breve": lst("uP_breve"), "rP_breve": lst("rP_breve")}
+    if ens.kind == "errormc":
+        state["BII"] = lst("BII")
+    else:
+        state["BPP"] = lst("BPP")
+    return state

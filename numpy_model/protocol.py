@@ -1,0 +1,144 @@
+"""The run protocol (SPEC 6.4, 6.5, 7): teacher targets, settling, epochs, validation, testing.
+
+Knows nothing about equations: it feeds inputs/targets to `models.step` and ticks monitors.
+"""
+import numpy as np
+
+from .models import step
+from .record import Monitor, mse
+from .signals import shuffle
+
+# task -> (learn_weights, learn_lat_weights, learn_bw_weights, has_teacher)  (SPEC 7.1)
+TASKS = {
+    "fw_only": (True, True, False, True),
+    "fw_bw": (True, True, True, True),
+    "bw_only": (False, True, True, False),
+    "fw_only_no_teacher": (True, True, False, False),
+}
+
+REC_FLAGS = ("rec_WPP", "rec_WIP", "rec_BPI", "rec_BPP", "rec_BII", "rec_dWPP", "rec_dWIP",
+             "rec_dBPP", "rec_dBII", "rec_dBPI", "rec_uP", "rec_uP_breve", "rec_rP_breve", "rec_uI",
+             "rec_uI_breve", "rec_rI_breve", "rec_vbas", "rec_vapi", "rec_lat_mismatch",
+             "rec_input", "rec_target", "rec_error", "rec_MSE")
+
+
+def validation_epochs(epochs):
+    """Epochs after which validation runs (SPEC 7.2.3)."""
+    return [e for e in range(epochs) if (epochs > 1 and (10 * e) % epochs == 0) or epochs == 1]
+
+
+def steps_per_sample(P):
+    return int(P["Tpres"] / P["dt"])
+
+
+def settling_steps(P):
+    return int(P["settling_time"] / P["dt"])
+
+
+class Progress:
+    """Minimal progress callback holder; `numpy_model.cli` installs a printer."""
+
+    def __init__(self, callback=None):
+        self.callback = callback
+
+    def __call__(self, **info):
+        if self.callback is not None:
+            self.callback(**info)
+
+
+def run_phase(ens, mon, X, Y, nudge, LW, LL, LB, mse_sink=None, capture=None, capture_rate=True):
+    """Run len(X[0]) steps. X: (S, n, n0); Y: (S, n, n_out) or None.
+    nudge: the target enters the dynamics; otherwise it is only used for the MSE.
+    capture: a list receiving the output (rate or voltage) *before* every step (teacher)."""
+    n = X.shape[1]
+    for t in range(n):
+        x = X[:, t]
+        y = None if Y is None else Y[:, t]
+        if capture is not None:
+            capture.append((ens.output_rate() if capture_rate else ens.output_voltage())[0].copy())
+        step(ens, x, y if nudge else None, LW, LL, LB)
+        if mse_sink is not None and y is not None:
+            mse_sink.append(mse(ens, y, mon.rate_target, mon.rec_rate_MSE))
+        mon.tick(ens, x, y)
+
+
+def make_monitor(ens, P, total_steps, teacher=False, rate_target=True):
+    flags = {k: bool(P.get(k)) for k in REC_FLAGS}
+    if teacher:
+        flags["rec_MSE"] = flags["rec_error"] = False
+        flags["rec_uP_breve"] = True
+    if ens.kind == "errormc":
+        flags["rec_BPP"] = False
+    else:
+        flags["rec_BII"] = False
+    if ens.kind not in ("sacramento2018", "dPC"):
+        flags["rec_lat_mismatch"] = False
+    if ens.kind == "ann":
+        flags["rec_vapi"] = flags["rec_rI_breve"] = False
+    every = P["rec_per_steps"]
+    return Monitor(ens, flags, every, total_steps // every + 1, rate_target,
+                   P.get("rec_rate_MSE") is not None and bool(P.get("rec_rate_MSE")), flags["rec_MSE"])
+
+
+def run_teacher(teacher, data, P, rate_target):
+    """Teacher pass (SPEC 6.4): settle, then train/val/test passes recording its output before
+    each step. Returns (targets per split as (n, n_out) arrays, monitor)."""
+    n_settle = settling_steps(P)
+    total = n_settle + sum(len(v) for v in data.values())
+    mon = make_monitor(teacher, P, total, teacher=True, rate_target=rate_target)
+    X = {k: v[None] for k, v in data.items()}
+    run_phase(teacher, mon, X["train"][:, :n_settle], None, False, False, False, False)
+    targets = {}
+    for split in ("train", "val", "test"):
+        cap = []
+        run_phase(teacher, mon, X[split], None, False, False, False, False,
+                  capture=cap, capture_rate=rate_target)
+        targets[split] = np.array(cap)
+    return targets, mon
+
+
+def run_students(ens, data, targets, P, task, progress=None):
+    """Per-student protocol (SPEC 7.2), all seeds at once. Returns (monitor, final arrays)."""
+    LW, LL, LB, _ = TASKS[task]
+    S = ens.S
+    T = steps_per_sample(P)
+    n_settle = settling_steps(P)
+    epochs = P["epochs"]
+    val_epochs = set(validation_epochs(epochs))
+    delay = len(ens.layers) - 1
+    DT = data["train"].shape[0]
+    total = n_settle + epochs * DT + len(val_epochs) * DT + DT
+    mon = make_monitor(ens, P, total, rate_target=ens.rate_target)
+    arrays = {}
+    for split in ("train", "val", "test"):
+        arrays[split] = [np.repeat(data[split][None], S, axis=0),
+                         None if targets is None else np.repeat(targets[split][None], S, axis=0)]
+
+    def shuffle_split(split):
+        X, Y = arrays[split]
+        Xn = np.empty_like(X)
+        Yn = None if Y is None else np.empty_like(Y)
+        for s in range(S):
+            xs, ys = shuffle(X[s], None if Y is None else Y[s], ens.rngs[s], T, delay)
+            Xn[s] = xs
+            if Y is not None:
+                Yn[s] = ys
+        arrays[split] = [Xn, Yn]
+
+    report = progress or (lambda **kw: None)
+    report(phase="settling", epoch=0, epochs=epochs)
+    run_phase(ens, mon, arrays["train"][0][:, :n_settle], None, False, False, False, False)
+    for epoch in range(epochs):
+        shuffle_split("train")
+        X, Y = arrays["train"]
+        run_phase(ens, mon, X, Y, True, LW, LL, LB)
+        if epoch in val_epochs:
+            Xv, Yv = arrays["val"]          # captured before this validation's shuffle (7.3)
+            shuffle_split("val")
+            run_phase(ens, mon, Xv, Yv, False, LW, LL, LB, mse_sink=mon.mse_val if mon.rec_MSE else None)
+        report(phase="training", epoch=epoch + 1, epochs=epochs)
+    shuffle_split("test")
+    X, Y = arrays["test"]
+    run_phase(ens, mon, X, Y, False, False, False, False, mse_sink=mon.mse_test if mon.rec_MSE else None)
+    report(phase="testing", epoch=epochs, epochs=epochs)
+    return mon, arrays

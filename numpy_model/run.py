@@ -1,0 +1,165 @@
+"""Build teacher and student ensembles from params and run the protocol (SPEC 5.1, 7)."""
+import copy
+import warnings
+
+import numpy as np
+
+from .ensemble import Ensemble
+from .init import RATE_TARGET_DEFAULT, apply_sps, draw_network
+from .io import Network, final_state
+from .protocol import TASKS, run_students, run_teacher, steps_per_sample
+from .signals import step_inputs
+
+
+class SetupError(ValueError):
+    """A configuration that cannot be built (reported like a params error, exit code 2)."""
+
+
+def effective_rate_target(P):
+    if P.get("rate_target") is not None:
+        return bool(P["rate_target"])
+    if P.get("target_rate") is not None:
+        return bool(P["target_rate"])
+    return RATE_TARGET_DEFAULT[P["mc_model"]]
+
+
+def teacher_seed(seeds):
+    """SPEC 5.1.3: G.seed(seeds[0]); G.randint(100000, 999999)."""
+    return int(np.random.RandomState(seeds[0]).randint(100000, 999999))
+
+
+def _teacher_params(P):
+    """The published params-dict mutations seen by the teacher (SPEC 5.1, quirk 12.15)."""
+    Pt = dict(P)
+    if P["mc_model"] != "errormc":
+        Pt["fw_connection_mode"] = Pt["bw_connection_mode"] = "layered"
+    eta = np.asarray(P["eta_fw"], dtype=float)
+    if eta.ndim == 2 and (Pt["teacher_mc_model"] or P["mc_model"]) != "errormc":
+        Pt["eta_fw"] = list(np.diag(eta))
+    tk = Pt["teacher_mc_model"] or P["mc_model"]
+    if tk == "errormc" and Pt["init_realistic_connectivity"] and not (
+            Pt["fw_connection_mode"] == Pt["bw_connection_mode"] == "skip"):
+        raise SetupError("init_realistic_connectivity: the errormc teacher is built in layered mode "
+                         "(the students' model forces it, as in the published code), but realistic "
+                         "connectivity needs skip/skip; set init_realistic_connectivity to false")
+    return Pt
+
+
+def _copy_weights(dst, src):
+    for name in ("WPP", "WIP", "BPI"):
+        a, b = getattr(dst, name), getattr(src, name)
+        if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
+            raise SetupError(f"copy_teacher_weights/--cont: {name} shapes differ "
+                             f"({[x.shape for x in b]} -> {[x.shape for x in a]})")
+        setattr(dst, name, [np.array(x, dtype=float) for x in b])
+    bname = "BII" if dst.kind == "errormc" else "BPP"
+    sname = "BII" if getattr(src, "BII", None) is not None and (
+        getattr(src, "kind", getattr(src, "mc_model", None)) == "errormc") else "BPP"
+    a, b = getattr(dst, bname), getattr(src, sname)
+    if len(a) != len(b) or any(x.shape != np.shape(y) for x, y in zip(a, b)):
+        raise SetupError(f"copy_teacher_weights/--cont: backward weights {sname} -> {bname} shapes differ")
+    setattr(dst, bname, [np.array(x, dtype=float) for x in b])
+
+
+def build(P, task, cont_models=None):
+    """Draw students (and teacher) in the published order; returns (students, teacher, t_seed)."""
+    kind = P["mc_model"]
+    seeds = list(P["random_seed"])
+    students = [draw_network(kind, P, s) for s in seeds]
+    if P["init_in_SPS"] and kind in ("sacramento2018", "dPC"):
+        for net in students:
+            apply_sps(net, P)
+    _, _, _, has_teacher = TASKS[task]
+    teacher, t_seed = None, None
+    if has_teacher:
+        Pt = _teacher_params(P)
+        t_seed = teacher_seed(seeds)
+        tkind = P["teacher_mc_model"] or kind
+        teacher = draw_network(tkind, Pt, t_seed, teacher=True,
+                               cartpole_teacher=P["input_signal"] == "cartpole")
+        if tkind in ("sacramento2018", "dPC"):
+            apply_sps(teacher, Pt)
+        if P["copy_teacher_weights"] or P["copy_teacher_voltages"]:
+            for net in students:
+                if P["copy_teacher_weights"]:
+                    _copy_weights(net, teacher)
+                if P["copy_teacher_voltages"]:
+                    for name in ("uP", "uI"):
+                        a, b = getattr(net, name), getattr(teacher, name)
+                        if [x.shape for x in a] != [x.shape for x in b]:
+                            raise SetupError(f"copy_teacher_voltages: {name} sizes of teacher and "
+                                             f"students differ")
+                        setattr(net, name, [x.copy() for x in b])
+                    net.extra["copied_voltages"] = True
+    if cont_models is not None:
+        loaded = list(cont_models)
+        if has_teacher and teacher is not None and loaded and getattr(loaded[0], "is_teacher", False):
+            _copy_weights(teacher, loaded[0])   # deviation: the published --cont skips the teacher
+            loaded = loaded[1:]
+        elif has_teacher:
+            loaded = loaded[1:]
+        for net, src in zip(students, loaded):
+            _copy_weights(net, src)
+    return students, teacher, t_seed
+
+
+def _ensemble(nets, P, taur=None, rate_target=None):
+    ens = Ensemble.from_inits(nets, P, taur=taur, rate_target=rate_target)
+    for s, net in enumerate(nets):
+        if net.extra.get("copied_voltages"):
+            pass
+    return ens
+
+
+def simulate(P, task="fw_only", cont_models=None, progress=None):
+    """Run teacher and students; returns the list of saved Network objects (teacher first)."""
+    if P["input_signal"] != "step":
+        raise SetupError(f"input_signal: {P['input_signal']!r} is not available yet in this version "
+                         f"(only 'step')")
+    students, teacher, t_seed = build(P, task, cont_models)
+    seeds = list(P["random_seed"])
+    T = steps_per_sample(P)
+    D = P["dataset_size"]
+    IN = np.random.RandomState(t_seed if teacher is not None else seeds[0])
+    data = step_inputs(IN, D, T, P["layers"][0])
+    rate_target = effective_rate_target(P)
+    ens = _ensemble(students, P, taur=P.get("taur"), rate_target=rate_target)
+    saved = []
+    targets = None
+    if teacher is not None:
+        Pt = _teacher_params(P)
+        tens = _ensemble([teacher], Pt, rate_target=RATE_TARGET_DEFAULT[teacher.kind])
+        targets, tmon = run_teacher(tens, data, Pt, rate_target)
+        saved.append(_saved(tens, 0, tmon, Pt, teacher=True,
+                            arrays={"input": data["train"], "input_validation": data["val"],
+                                    "input_testing": data["test"], "target": targets["train"],
+                                    "target_validation": targets["val"], "target_testing": targets["test"]}))
+    mon, arrays = run_students(ens, data, targets, P, task, progress=progress)
+    for s in range(ens.S):
+        arr = {"input": arrays["train"][0][s], "input_validation": arrays["val"][0][s],
+               "input_testing": arrays["test"][0][s]}
+        if targets is not None:
+            arr.update(target=arrays["train"][1][s], target_validation=arrays["val"][1][s],
+                       target_testing=arrays["test"][1][s])
+        saved.append(_saved(ens, s, mon, P, arrays=arr))
+    return saved
+
+
+def _saved(ens, s, mon, P, teacher=False, arrays=None):
+    attrs = dict(
+        is_teacher=teacher, seed=ens.seeds[s], mc_model=ens.kind, model=ens.model_type,
+        model_type=ens.model_type, layers=list(ens.layers), error_layers=list(ens.error_layers),
+        dt=P["dt"], Tpres=P["Tpres"], dataset_size=P["dataset_size"], settling_time=P["settling_time"],
+        rec_per_steps=P["rec_per_steps"], epochs=1 if teacher else P["epochs"],
+        input_signal=P["input_signal"], rate_target=ens.rate_target,
+        gl=P["gl"], gbas=P["gbas"], gapi=P["gapi"], gden=P["gden"], gnI=P["gnI"], gntgt=P["gntgt"],
+        eta_fw=copy.deepcopy(ens.eta_fw), eta_IP=list(ens.eta_IP), eta_PI=list(ens.eta_PI),
+        fw_connection_mode=ens.fw_mode, bw_connection_mode=ens.bw_mode,
+        activation=list(ens.phiP.names), rng=ens.rngs[s],
+        params=copy.deepcopy({k: v for k, v in P.items() if not k.startswith("_")}),
+    )
+    attrs.update(final_state(ens, s))
+    attrs.update(mon.seed_series(s))
+    if arrays:
+        attrs.update({k: np.array(v) for k, v in arrays.items()})
+    return Network(**attrs)
