@@ -7,20 +7,13 @@ import numpy as np
 from .ensemble import Ensemble
 from .init import RATE_TARGET_DEFAULT, apply_sps, draw_network
 from .io import Network, final_state
+from .params import effective_rate_target
 from .protocol import TASKS, run_students, run_teacher, steps_per_sample
 from .signals import step_inputs
 
 
 class SetupError(ValueError):
     """A configuration that cannot be built (reported like a params error, exit code 2)."""
-
-
-def effective_rate_target(P):
-    if P.get("rate_target") is not None:
-        return bool(P["rate_target"])
-    if P.get("target_rate") is not None:
-        return bool(P["target_rate"])
-    return RATE_TARGET_DEFAULT[P["mc_model"]]
 
 
 def teacher_seed(seeds):
