@@ -4,7 +4,6 @@ import argparse
 import os
 import sys
 import time
-import warnings
 
 from .io import LoadError, load_models, save_models
 from .params import ParamsError, load_params
@@ -46,6 +45,23 @@ def _progress_printer(quiet):
     return report
 
 
+def summary(models):
+    """One line per student: validation MSE at the first and last validation, mean test MSE."""
+    import numpy as np
+    lines = []
+    for m in models:
+        if getattr(m, "is_teacher", False) or not getattr(m, "MSE_test_time_series", None):
+            continue
+        val = np.asarray(m.MSE_val_time_series, dtype=float)
+        n = len(val) // max(1, len([e for e in range(m.epochs)
+                                     if (m.epochs > 1 and (10 * e) % m.epochs == 0) or m.epochs == 1]))
+        first = val[:n].mean() if n else float("nan")
+        last = val[-n:].mean() if n else float("nan")
+        lines.append(f"  {m.mc_model} seed {m.seed}: validation MSE {first:.3g} (first) -> {last:.3g} "
+                     f"(last), test MSE {np.mean(m.MSE_test_time_series):.3g}")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
     from .run import SetupError, simulate  # noqa: WPS433 - keep `--help` fast
@@ -53,9 +69,8 @@ def main(argv=None):
     out_dir = os.path.dirname(os.path.abspath(args.params))
     out_pkl = os.path.join(out_dir, "model.pkl")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            P = load_params(args.params, task=args.task)
+        P = load_params(args.params, task=args.task,
+                        warn=lambda msg: print(f"warning: {msg}", file=sys.stderr))
     except ParamsError as exc:
         return _fail(f"{args.params}: {exc}")
     task = "fw_only_no_teacher" if P["input_signal"] == "genMNIST" else args.task
@@ -72,6 +87,7 @@ def main(argv=None):
         print("note: --compare BP is not implemented yet; saving without comparison", file=sys.stderr)
     save_models(out_pkl, models)
     if not args.quiet:
+        print(summary(models), file=sys.stderr)
         print(f"saved {len(models)} networks to {out_pkl}", file=sys.stderr)
     return 0
 

@@ -111,9 +111,10 @@ class Ensemble:
         self.uIb = self.uI.copy()
         # rates: full vector [x, rP]; the "prev" buffers are swapped every step
         self.r_full = np.zeros((S, lay.N))
-        self.r_full[:, lay.n0:] = self.phiP(self.uP)
+        own = [n.extra.get("rates_from", (n.uP, n.uI)) for n in inits]
+        self.r_full[:, lay.n0:] = self.phiP(_stack([np.concatenate(o[0]) for o in own]))
         self.r_full_prev = self.r_full.copy()
-        self.rIb = self._rI_init()
+        self.rIb = self._rI_init(_stack([np.concatenate(o[1]) if o[1] else np.zeros(0) for o in own]))
         self.rIb_prev = self.rIb.copy()
         self.dP = np.zeros((S, NP))  # errormc phi'(uP_breve)
         self.vbas = np.zeros((S, NP))
@@ -152,12 +153,12 @@ class Ensemble:
         self.c_ann = gb / (gb + gl)
         return self
 
-    def _rI_init(self):
+    def _rI_init(self, uI):
         lay = self.lay
         if self.kind == "errormc":
-            return self.psiE(self.uI)
+            return self.psiE(uI)
         if self.kind == "sacramento2018":
-            return self.phiI(self.uI)
+            return self.phiI(uI)
         if self.kind == "dPC":
             return self.r_full[:, lay.n0:lay.n0 + lay.NPh].copy()
         return np.zeros_like(self.uI)

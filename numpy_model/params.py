@@ -676,11 +676,11 @@ def _unknown_keys_error(unknown: list[str]) -> ParamsError:
     if len(parts) == 1:
         key, m = parts[0]
         msg = f"unknown key {key!r}" + (f"; did you mean {m!r}?" if m else "")
-        msg += " (see params_reference_markdown() for the allowed keys)"
+        msg += " (the allowed keys are listed in README.md, section Params reference)"
         return ParamsError(msg, key)
     items = [f"{key!r}" + (f" (did you mean {m!r}?)" if m else "") for key, m in parts]
     return ParamsError("unknown keys " + ", ".join(items)
-                       + " (see params_reference_markdown() for the allowed keys)", parts[0][0])
+                       + " (the allowed keys are listed in README.md, section Params reference)", parts[0][0])
 
 
 def _check_error_layers(name: str, el: list, layers: list, layers_name: str) -> None:

@@ -77,31 +77,28 @@ def build(P, task, cont_models=None):
                 if P["copy_teacher_weights"]:
                     _copy_weights(net, teacher)
                 if P["copy_teacher_voltages"]:
+                    # the published copy sets uP, uP_old, uP_breve (and the uI lists) but not the
+                    # construction-time rates, which stay phi(own initial voltages)
+                    net.extra["rates_from"] = ([u.copy() for u in net.uP], [u.copy() for u in net.uI])
                     for name in ("uP", "uI"):
                         a, b = getattr(net, name), getattr(teacher, name)
                         if [x.shape for x in a] != [x.shape for x in b]:
                             raise SetupError(f"copy_teacher_voltages: {name} sizes of teacher and "
                                              f"students differ")
                         setattr(net, name, [x.copy() for x in b])
-                    net.extra["copied_voltages"] = True
     if cont_models is not None:
         loaded = list(cont_models)
-        if has_teacher and teacher is not None and loaded and getattr(loaded[0], "is_teacher", False):
-            _copy_weights(teacher, loaded[0])   # deviation: the published --cont skips the teacher
+        if loaded and getattr(loaded[0], "is_teacher", False):
+            if teacher is not None:
+                _copy_weights(teacher, loaded[0])   # deviation: the published --cont skips the teacher
             loaded = loaded[1:]
-        elif has_teacher:
-            loaded = loaded[1:]
-        for net, src in zip(students, loaded):
+        for net, src in zip(students, loaded):      # zip truncation, as published
             _copy_weights(net, src)
     return students, teacher, t_seed
 
 
 def _ensemble(nets, P, taur=None, rate_target=None):
-    ens = Ensemble.from_inits(nets, P, taur=taur, rate_target=rate_target)
-    for s, net in enumerate(nets):
-        if net.extra.get("copied_voltages"):
-            pass
-    return ens
+    return Ensemble.from_inits(nets, P, taur=taur, rate_target=rate_target)
 
 
 def simulate(P, task="fw_only", cont_models=None, progress=None):

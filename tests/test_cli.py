@@ -1,0 +1,100 @@
+"""Command-line behaviour: tasks, --load, --cont, taur, outputs next to the params file."""
+import json
+import os
+
+import dill
+import numpy as np
+import pytest
+
+from conftest import GOLDEN, run_cli
+
+
+def small_params(tmp_path, case="emc_skip_8421", **over):
+    with open(os.path.join(GOLDEN, case, "params.json")) as fh:
+        p = json.load(fh)
+    p.update(dict(random_seed=[3, 4], dataset_size=4, epochs=2, settling_time=0.1, rec_per_steps=10))
+    p.update(over)
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(p))
+    return path
+
+
+def load(path):
+    with open(path, "rb") as fh:
+        return dill.load(fh)
+
+
+@pytest.mark.parametrize("task, n_models, has_targets", [
+    ("fw_only", 3, True), ("fw_bw", 3, True), ("bw_only", 2, False), ("fw_only_no_teacher", 2, False)])
+def test_tasks_run_and_save_next_to_params(tmp_path, task, n_models, has_targets):
+    path = small_params(tmp_path, noise_type=None)
+    run = run_cli("--params", str(path), "--task", task, "--quiet")
+    assert run.returncode == 0, run.stderr
+    models = load(tmp_path / "model.pkl")
+    assert len(models) == n_models
+    students = models[-2:]
+    assert [m.seed for m in students] == [3, 4]
+    for m in students:
+        assert (len(m.MSE_test_time_series) > 0) == has_targets
+        assert m.input.shape == (4 * 20, 8)
+    if not has_targets:
+        # inputs are still shuffled per seed (SPEC 6.5; the published code crashes here)
+        assert not np.array_equal(students[0].input, students[1].input)
+
+
+def test_fw_bw_equals_fw_only_without_apical_noise(tmp_path):
+    """With noise_type != OU the apical noise is zero and errormc has no BII rule (SPEC 4.4.7)."""
+    path = small_params(tmp_path, noise_type=None)
+    assert run_cli("--params", str(path), "--task", "fw_only", "--quiet").returncode == 0
+    a = load(tmp_path / "model.pkl")
+    assert run_cli("--params", str(path), "--task", "fw_bw", "--quiet").returncode == 0
+    b = load(tmp_path / "model.pkl")
+    for x, y in zip(a[1:], b[1:]):
+        np.testing.assert_array_equal(x.WPP[0], y.WPP[0])
+
+
+def test_load_reloads_without_simulating(tmp_path):
+    path = small_params(tmp_path)
+    assert run_cli("--params", str(path), "--quiet").returncode == 0
+    before = load(tmp_path / "model.pkl")
+    other = tmp_path / "saved.pkl"
+    os.replace(tmp_path / "model.pkl", other)
+    # a params file that could not even be simulated proves nothing is simulated
+    run = run_cli("--params", str(path), "--load", str(other), "--quiet")
+    assert run.returncode == 0, run.stderr
+    after = load(tmp_path / "model.pkl")
+    for x, y in zip(before, after):
+        np.testing.assert_array_equal(x.WPP[0], y.WPP[0])
+        assert getattr(x, "MSE_val_time_series", None) == getattr(y, "MSE_val_time_series", None)
+
+
+def test_cont_initialises_teacher_and_students_from_saved_weights(tmp_path):
+    path = small_params(tmp_path, case="sac_8421")
+    assert run_cli("--params", str(path), "--quiet").returncode == 0
+    first = load(tmp_path / "model.pkl")
+    saved = tmp_path / "first.pkl"
+    os.replace(tmp_path / "model.pkl", saved)
+    p = json.loads(path.read_text())
+    p.update(epochs=0, rec_WPP=True, rec_per_steps=1)  # no training: weights stay the loaded ones
+    path.write_text(json.dumps(p))
+    assert run_cli("--params", str(path), "--cont", str(saved), "--quiet").returncode == 0
+    cont = load(tmp_path / "model.pkl")
+    for x, y in zip(first, cont):
+        for k in range(len(x.WPP)):
+            np.testing.assert_array_equal(x.WPP[k], y.WPP_time_series[0][k])
+    # the teacher really uses the loaded weights: its targets are reproduced
+    np.testing.assert_array_equal(first[0].WPP[0], cont[0].WPP[0])
+
+
+def test_taur_changes_students_only(tmp_path):
+    path = small_params(tmp_path, case="sac_8421")
+    assert run_cli("--params", str(path), "--quiet").returncode == 0
+    base = load(tmp_path / "model.pkl")
+    p = json.loads(path.read_text())
+    p["taur"] = 0.5
+    path.write_text(json.dumps(p))
+    run = run_cli("--params", str(path), "--quiet")
+    assert run.returncode == 0, run.stderr
+    tau = load(tmp_path / "model.pkl")
+    np.testing.assert_array_equal(base[0].target, tau[0].target)       # teacher unchanged
+    assert not np.allclose(base[1].uP_breve_time_series[-1][0], tau[1].uP_breve_time_series[-1][0])
