@@ -431,7 +431,7 @@ class RefNet:
         # 5. error dendrites
         if self.bw_mode == "skip":
             B = self.BII[0]
-            assert np.allclose(B, np.triu(B)), "BII_full must be upper-triangular"
+            assert np.array_equal(B, np.triu(B)), "BII_full must be upper-triangular (SPEC 4.4 step 5)"
             a_all = np.dot(B, np.concatenate([r for r in self.rI_breve]))
         for k in range(L - 2):
             if self.bw_mode == "layered":
