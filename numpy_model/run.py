@@ -26,10 +26,15 @@ def _teacher_params(P):
     Pt = dict(P)
     if P["mc_model"] != "errormc":
         Pt["fw_connection_mode"] = Pt["bw_connection_mode"] = "layered"
-    eta = np.asarray(P["eta_fw"], dtype=float)
-    if eta.ndim == 2 and (Pt["teacher_mc_model"] or P["mc_model"]) != "errormc":
-        Pt["eta_fw"] = list(np.diag(eta))
     tk = Pt["teacher_mc_model"] or P["mc_model"]
+    eta = np.asarray(P["eta_fw"], dtype=float)
+    Lt = len(P.get("teacher_layers") or P["layers"])
+    if eta.ndim == 2 and tk != "errormc":
+        eta = np.diag(eta)
+    if len(eta) != Lt - 1:
+        # the teacher never learns its forward weights; only the shape of eta_fw matters
+        eta = np.zeros((Lt - 1, Lt - 1) if eta.ndim == 2 else Lt - 1)
+    Pt["eta_fw"] = eta.tolist()
     if tk == "errormc" and Pt["init_realistic_connectivity"] and not (
             Pt["fw_connection_mode"] == Pt["bw_connection_mode"] == "skip"):
         raise SetupError("init_realistic_connectivity: the errormc teacher is built in layered mode "

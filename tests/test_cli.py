@@ -98,3 +98,21 @@ def test_taur_changes_students_only(tmp_path):
     tau = load(tmp_path / "model.pkl")
     np.testing.assert_array_equal(base[0].target, tau[0].target)       # teacher unchanged
     assert not np.allclose(base[1].uP_breve_time_series[-1][0], tau[1].uP_breve_time_series[-1][0])
+
+
+@pytest.mark.parametrize("model, extra", [
+    ("ann", {}), ("sacramento2018", {}), ("dPC", {}),
+    ("errormc", {"teacher_error_layers": [0, 5, 2, 1]}),
+    ("errormc", {"teacher_error_layers": [0, 5, 2, 1], "fw_connection_mode": "skip",
+                 "bw_connection_mode": "skip", "eta_fw": [[1, 0], [0.5, 1]], "teacher_mc_model": "errormc"}),
+])
+def test_deeper_teacher_than_students(tmp_path, model, extra):
+    """teacher_layers of another depth: the teacher never learns, its eta_fw shape is adapted."""
+    p = {"mc_model": model, "layers": [3, 4, 1], "teacher_layers": [3, 5, 2, 1], "dataset_size": 2,
+         "settling_time": 0, "epochs": 1, **extra}
+    (tmp_path / "params.json").write_text(json.dumps(p))
+    run = run_cli("--params", str(tmp_path / "params.json"), "--quiet")
+    assert run.returncode == 0, run.stderr
+    models = load(tmp_path / "model.pkl")
+    assert models[0].layers == [3, 5, 2, 1] and models[1].layers == [3, 4, 1]
+    assert models[1].target.shape == (2 * 20, 1)

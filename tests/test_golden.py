@@ -64,7 +64,7 @@ def test_initial_state_matches_published_draws(case):
     from numpy_model.run import build
 
     with open(os.path.join(GOLDEN, case, "params.json")) as fh:
-        P = validate(json.load(fh), "fw_only")
+        P = validate(json.load(fh), "fw_only", warn=lambda msg: None)
     students, teacher, t_seed = build(P, "fw_only")
     gold = np.load(os.path.join(GOLDEN, case, "golden.npz"))
     assert t_seed == 123055
