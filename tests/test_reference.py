@@ -330,3 +330,24 @@ def test_reference_vs_golden(case):
         _cmp(a, g[key], f"{case} {key}")
         n += 1
     assert n > 50
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["emc_skip_8421", "sac_8421", "dpc_8421", "ann_8421"])
+def test_reference_long_run_fig3_configs(case):
+    """The Fig3 8-4-2-1 configurations over a longer protocol (3 seeds, 10 epochs of 20 samples,
+    ~10^4 steps per seed): the block formulation stays within the golden tolerance."""
+    import os
+
+    from conftest import GOLDEN
+
+    with open(os.path.join(GOLDEN, case, "params.json")) as fh:
+        raw = json.load(fh)
+    raw.update(dataset_size=20, epochs=10, settling_time=2, rec_per_steps=50,
+               random_seed=[56789, 12345, 23456])
+    P = validate(raw, "fw_only", warn=lambda m: None)
+    prod = simulate(P, "fw_only")
+    ref = ref_run(ref_params(raw), "fw_only")
+    kinds = [P["teacher_mc_model"] or P["mc_model"]] + [P["mc_model"]] * 3
+    for i, (r, p) in enumerate(zip(ref, prod)):
+        compare(r, p, kinds[i], f"{case} model {i}")
