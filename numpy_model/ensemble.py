@@ -5,7 +5,7 @@ Holds data only (arrays and constants); the equations live in `numpy_model.model
 import numpy as np
 
 from .activations import Population
-from .init import RATE_TARGET_DEFAULT, interneuron_sizes
+from .init import RATE_TARGET_DEFAULT
 from .layout import Layout, gather_T
 
 KINDS = ("errormc", "sacramento2018", "dPC", "ann")
@@ -42,10 +42,7 @@ class Ensemble:
         self.teacher = first.teacher
         self.model_type = first.model_type
         self.fw_mode, self.bw_mode = first.fw_mode, first.bw_mode
-        lay = self.lay = Layout(kind, first.layers, first.error_layers,
-                                interneuron_sizes(kind, first.layers, first.error_layers)
-                                if len(first.uI) == len(interneuron_sizes(kind, first.layers, first.error_layers))
-                                else [len(u) for u in first.uI])
+        lay = self.lay = Layout(kind, first.layers, first.error_layers, [len(u) for u in first.uI])
         self.layers, self.error_layers = lay.layers, lay.error_layers
         self.dt = P["dt"]
         gl, gb, ga, gd, gn, gt = (P[k] for k in ("gl", "gbas", "gapi", "gden", "gnI", "gntgt"))
@@ -62,14 +59,10 @@ class Ensemble:
                                _per_unit([n.slope for n in inits], lay.p_sizes),
                                _per_unit([n.offset for n in inits], lay.p_sizes))
         if kind == "errormc":
-            base_s = P["activation_slope"] if P.get("activation_slope") is not None else [1.0] * (L - 1)
-            base_o = P["activation_offset"] if P.get("activation_offset") is not None else [0.0] * (L - 1)
-            if first.activation == ["linear"] * (L - 1) and first.error_activation == ["linear"] * (L - 1) \
-                    and P.get("input_signal") == "cartpole" and self.teacher:
-                base_s, base_o = [1.0] * (L - 1), [0.0] * (L - 1)
+            # error units: error_activation with the base slope/offset lists, never noise (SPEC 5.6)
             self.psiE = Population(first.error_activation, lay.i_sizes,
-                                   _per_unit([base_s] * S, lay.i_sizes),
-                                   _per_unit([base_o] * S, lay.i_sizes))
+                                   _per_unit([n.error_slope for n in inits], lay.i_sizes),
+                                   _per_unit([n.error_offset for n in inits], lay.i_sizes))
         elif kind == "sacramento2018":
             # an interneuron uses the activation (and slope/offset) of the layer above
             sl = self.phiP.slope[:, lay.p_sizes[0]:] if self.phiP.slope is not None else None

@@ -34,6 +34,8 @@ class NetInit:
     error_activation: list = None
     slope: list = None   # per layer: scalar or per-neuron vector
     offset: list = None
+    error_slope: list = None   # errormc error units: the base lists, never noisy
+    error_offset: list = None
     eta_fw: object = None
     rng: np.random.RandomState = None
     teacher: bool = False
@@ -134,6 +136,7 @@ def draw_network(kind, params, seed, teacher=False, cartpole_teacher=False):
     if cartpole_teacher:
         activation = ["linear"] * (L - 1)
         slope, offset = [1.0] * (L - 1), [0.0] * (L - 1)
+    error_slope, error_offset = list(slope), list(offset)
     if not teacher:
         if P.get("activation_slope_std") is not None:
             slope = [np.repeat(slope[k], layers[k + 1]) + G.normal(0, P["activation_slope_std"], layers[k + 1])
@@ -159,7 +162,8 @@ def draw_network(kind, params, seed, teacher=False, cartpole_teacher=False):
     net = NetInit(kind=kind, seed=seed, layers=layers, error_layers=error_layers,
                   model_type=P["model_type"], fw_mode=fw_mode, bw_mode=bw_mode, uP=uP, uI=uI,
                   WPP=WPP, WIP=WIP, BPI=BPI, BPP=BPP, BII=BII, activation=activation,
-                  error_activation=error_activation, slope=slope, offset=offset, eta_fw=eta_fw,
+                  error_activation=error_activation, slope=slope, offset=offset,
+                  error_slope=error_slope, error_offset=error_offset, eta_fw=eta_fw,
                   teacher=teacher)
     _construct(net, P, 0.0 if teacher else P["WT_noise"], cartpole_teacher)
     return net

@@ -536,3 +536,31 @@ def test_zero_learning_rates_but_nonzero_plasticity_signal():
     W0 = ens.WPP.copy()
     run(ens, x, y, n=50, LW=True, LL=True)
     assert np.max(np.abs(ens.WPP - W0)) > 1e-6
+
+
+def test_rep_and_error_lookahead_switches():
+    """rep_lookahead/error_lookahead False: rates from the instantaneous u (SPEC 4.4 step 2),
+    while phi' always uses the lookahead."""
+    import numpy as _np
+
+    from numpy_model.activations import dphi, phi
+    from numpy_model.ensemble import Ensemble as _E
+    from numpy_model.init import draw_network as _draw
+    from numpy_model.models import step as _step
+    from numpy_model.params import validate as _validate
+
+    P = _validate({"mc_model": "errormc", "layers": [3, 4, 2], "activation": "tanh",
+                   "error_activation": "tanh"}, "fw_only", warn=lambda m: None)
+    ens = _E.from_inits([_draw("errormc", P, s) for s in (1, 2)], P)
+    x = _np.full((2, 3), 0.5)
+    for _ in range(3):
+        _step(ens, x, None)
+    ens.rep_lookahead = _np.zeros(ens.lay.NP, bool)
+    ens.error_lookahead = _np.array([True] * 4 + [False] * 2)
+    uP, uI = ens.uP.copy(), ens.uI.copy()
+    _step(ens, x, None)
+    _np.testing.assert_array_equal(ens.rPb, phi("tanh", uP))
+    _np.testing.assert_array_equal(ens.rIb[:, 4:], phi("tanh", uI[:, 4:]))
+    _np.testing.assert_array_equal(ens.rIb[:, :4], phi("tanh", ens.uIb[:, :4]))
+    _np.testing.assert_array_equal(ens.dP, dphi("tanh", ens.uPb))
+    assert not _np.allclose(ens.uPb, uP)
