@@ -243,8 +243,12 @@ class Ensemble:
                 nr, nc = min(e[kp], n[kp]), min(e[kq], n[kq])
                 # BII[p, q] = WPP[P(q), n0 + P(p)]
                 pairs.append((lay.i_off[kp], lay.i_off[kq], lay.p_off[kq], lay.n0 + lay.p_off[kp], nr, nc, lay.N))
-            self.g_dst, self.g_src = gather_T((NE, NE), pairs)
-            self.B_triu = self.bw_mode == "skip"
+            dst, src = gather_T((NE, NE), pairs)
+            if self.bw_mode == "skip":      # triu(M + N) = triu(M) + triu(N)
+                keep = (dst // NE) <= (dst % NE)
+                dst, src = dst[keep], src[keep]
+                self.N_B = np.triu(self.N_B)
+            self._set_gather(dst, src)
 
     def _build_sacramento(self, inits):
         lay, S, dt, kind = self.lay, self.S, self.dt, self.kind
@@ -270,8 +274,7 @@ class Ensemble:
             # BPP[k][a, b] = WPP[k+1][b, a]: rows p_off[k], cols p_off[k+1]; src rows p_off[k+1], cols n0+p_off[k]
             pairs = [(lay.p_off[k], lay.p_off[k + 1], lay.p_off[k + 1], lay.n0 + lay.p_off[k],
                       lay.p_sizes[k], lay.p_sizes[k + 1], lay.N) for k in range(L - 2)]
-            self.g_dst, self.g_src = gather_T((NPh, NP), pairs)
-            self.B_triu = False
+            self._set_gather(*gather_T((NPh, NP), pairs))
 
     def _build_ann(self, inits):
         lay, S, L = self.lay, self.S, self.lay.L
@@ -286,9 +289,13 @@ class Ensemble:
             self.N_B = np.zeros_like(self.B)
             pairs = [(lay.p_off[k], lay.p_off[k + 1], lay.p_off[k + 1], lay.n0 + lay.p_off[k],
                       lay.p_sizes[k], lay.p_sizes[k + 1], lay.N) for k in range(L - 2)]
-            self.g_dst, self.g_src = gather_T((NPh, NP), pairs)
-            self.B_triu = False
+            self._set_gather(*gather_T((NPh, NP), pairs))
         self.m_IP = self.m_PI = None
+
+    def _set_gather(self, dst, src):
+        """Precomputed flat indices of the BP refresh B[dst] = N_B[dst] + WPP[src]."""
+        self.g_dst, self.g_src = dst, src
+        self.N_B_dst = self.N_B.reshape(self.S, -1)[:, dst].copy()
 
     # ------------------------------------------------------------------ views
     @property

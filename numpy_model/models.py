@@ -32,14 +32,13 @@ def euler_increment(drive, u, tau_drive, tau_div, dt):
 
 
 def _refresh_B(ens):
-    """BP backward weights from the current (pre-update) WPP: B = [triu](N_B + gather(WPP^T))."""
+    """BP backward weights from the current (pre-update) WPP, in place:
+    B = [triu](N_B + gather(WPP^T)) (SPEC 4.1 step 6, 4.4.3). `ens.g_dst`/`g_src` hold only the
+    positions that survive the triu, and `ens.N_B` is stored already triangular, so no triu and no
+    temporary full matrix are needed."""
     S = ens.S
-    B = ens.N_B.copy()
-    Bf = B.reshape(S, -1)
-    Bf[:, ens.g_dst] += ens.WPP.reshape(S, -1)[:, ens.g_src]
-    if ens.B_triu:
-        B = np.triu(B)
-    ens.B = B
+    np.copyto(ens.B, ens.N_B)
+    ens.B.reshape(S, -1)[:, ens.g_dst] = ens.N_B_dst + ens.WPP.reshape(S, -1)[:, ens.g_src]
 
 
 def _advance_voltages(ens, duP, duI):
