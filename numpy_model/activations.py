@@ -8,27 +8,32 @@ import numpy as np
 NAMES = ("linear", "relu", "soft_relu", "logistic", "tanh", "hard_sigmoid")
 
 
-def phi(name, x, s=None, o=None):
-    """phi(x; s, o) of SPEC table 2; s/o are None (meaning 1/0, exact) or per-unit arrays."""
+def phi(name, x, s=None, o=None, out=None):
+    """phi(x; s, o) of SPEC table 2; s/o are None (meaning 1/0, exact) or per-unit arrays.
+    `out` (optional) receives the result."""
     if o is not None:
         x = x - o
     if name == "linear":
-        y = x if s is None else x * s
-        return y.copy() if y is x else y
+        if s is None:
+            if out is None:
+                return x.copy()   # contiguous: a strided view makes the next matmul slow
+            out[...] = x
+            return out
+        return np.multiply(x, s, out=out)
     if name == "relu":
-        y = np.maximum(x, 0)
+        y = np.maximum(x, 0, out=out if s is None else None)
     elif name == "soft_relu":
         e = np.exp(-10 * x)
-        y = np.log((1 + e) / e) / 10
+        y = np.divide(np.log((1 + e) / e), 10, out=out if s is None else None)
     elif name == "logistic":
-        return 1 / (1 + np.exp(-x if s is None else -x * s))
+        return np.divide(1, 1 + np.exp(-x if s is None else -x * s), out=out)
     elif name == "tanh":
-        return np.tanh(x if s is None else x * s)
+        return np.tanh(x if s is None else x * s, out=out)
     elif name == "hard_sigmoid":
-        y = np.maximum(0, np.minimum(1, x / 6 + 1 / 2))
+        y = np.maximum(0, np.minimum(1, x / 6 + 1 / 2), out=out if s is None else None)
     else:
         raise ValueError(f"unknown activation {name!r}")
-    return y if s is None else y * s
+    return y if s is None else np.multiply(y, s, out=out)
 
 
 def dphi(name, x):
@@ -73,20 +78,26 @@ class Population:
         self.slope = None if slope is None or np.all(slope == 1.0) else np.asarray(slope, float)
         self.offset = None if offset is None or np.all(offset == 0.0) else np.asarray(offset, float)
 
-    def __call__(self, x):
+    def __call__(self, x, out=None):
+        """phi of every unit; `out` (optional) receives the result."""
         if len(self.runs) == 1:
-            name = self.runs[0][0]
-            return phi(name, x, self.slope, self.offset)
-        out = np.empty_like(x)
+            return phi(self.runs[0][0], x, self.slope, self.offset, out=out)
+        if out is None:
+            out = np.empty_like(x)
         for name, a, b in self.runs:
             s = None if self.slope is None else self.slope[..., a:b]
             o = None if self.offset is None else self.offset[..., a:b]
-            out[..., a:b] = phi(name, x[..., a:b], s, o)
+            phi(name, x[..., a:b], s, o, out=out[..., a:b])
         return out
 
-    def d(self, x):
+    def d(self, x, y=None):
+        """Nominal phi'(x). If `y` is phi(x) itself (same x, no slope/offset) the tanh derivative
+        reuses it: 1 - tanh(x)**2 is then computed from identical bits."""
         if len(self.runs) == 1:
-            return dphi(self.runs[0][0], x)
+            name = self.runs[0][0]
+            if name == "tanh" and y is not None and self.slope is None and self.offset is None:
+                return 1 - y ** 2
+            return dphi(name, x)
         out = np.empty_like(x)
         for name, a, b in self.runs:
             out[..., a:b] = dphi(name, x[..., a:b])

@@ -3,8 +3,10 @@
 Times the training phase (plasticity + target nudging, the bulk of a Figure 3 run) of every model
 on the Figure 3 networks at ensemble sizes S, through the real protocol code (`run_phase`) with
 the published Figure 3 recording (every 2000 steps). No plotting, no file I/O. Prints a table of
-us per step and us per seed-step, the recording overhead and peak memory, writes the same as
-JSON, and projects the wall time of the full Figure 3 sweep on this machine.
+us per step and us per seed-step, the speed-up over the published implementation, the recording
+overhead (protocol loop with monitor vs bare step calls), the peak memory of state plus a short
+run, and the memory the recorded series of a full Figure 3 run take; writes the same as JSON and
+projects the wall time of the full Figure 3 sweep on this machine.
 """
 import argparse
 import json
@@ -27,45 +29,76 @@ REFERENCE_US = {"errormc": 342.0, "sacramento2018": 161.0, "dPC": 163.0, "ann": 
 REFERENCE_US_ISSUE = {"errormc": 340.0, "sacramento2018": 215.0, "dPC": 190.0, "ann": 87.0}
 
 
-def _ensemble(net, model, S, record=True):
+def _ensemble(net, model, S):
     p = fig3_params(net, model)
     p["random_seed"] = list(range(1, S + 1))
     P = validate(p, "fw_only", warn=lambda msg: None)
     students, _, _ = build(P, "fw_only")
-    ens = Ensemble.from_inits(students, P)
-    if not record:
-        P = dict(P, rec_per_steps=10 ** 12)
-    return P, ens
+    return P, Ensemble.from_inits(students, P)
 
 
-def time_train(net, model, S, min_time=0.4, record=True, max_steps=20000):
-    """us per training step (all seeds together), through run_phase with a monitor."""
-    P, ens = _ensemble(net, model, S, record)
-    n0, n_out = P["layers"][0], P["layers"][-1]
+def _inputs(P, S, n):
     rng = np.random.RandomState(0)
-    n = 200
-    X = rng.uniform(0, 1, (S, max_steps, n0))
-    Y = rng.uniform(-0.5, 0.5, (S, max_steps, n_out))
-    mon = make_monitor(ens, P, max_steps * 8, rate_target=ens.rate_target)
-    run_phase(ens, mon, X[:, :50], Y[:, :50], True, True, True, False)  # warm-up
-    while True:
+    return (rng.uniform(0, 1, (S, n, P["layers"][0])), rng.uniform(-0.5, 0.5, (S, n, P["layers"][-1])))
+
+
+def time_train(net, model, S, min_time=0.3, repeats=5):
+    """(us per training step through run_phase with the published recording, recording overhead).
+
+    The loop runs `repeats` times and the best time is kept: on a shared VM the minimum is the
+    most reproducible statistic. The recording overhead is measured directly: the monitor's
+    per-step work (counter tick, and a snapshot of every recorded variable every rec_per_steps
+    steps) over the same number of steps, relative to the step time."""
+    P, ens = _ensemble(net, model, S)
+    n = 50
+    X, Y = _inputs(P, S, 50)
+    mon = make_monitor(ens, P, 10 ** 5, rate_target=ens.rate_target)
+    run_phase(ens, mon, X, Y, True, True, True, False)      # warm-up
+    t0 = time.perf_counter()
+    run_phase(ens, mon, X, Y, True, True, True, False)
+    per = (time.perf_counter() - t0) / n
+    n = int(min(20000, max(20, min_time / repeats / per)))
+    X, Y = _inputs(P, S, n)
+    best = float("inf")
+    for _ in range(repeats):
         t0 = time.perf_counter()
-        run_phase(ens, mon, X[:, :n], Y[:, :n], True, True, True, False)
-        el = time.perf_counter() - t0
-        if el >= min_time or n >= max_steps:
-            return el / n * 1e6
-        n = min(max_steps, int(n * max(2.0, 1.2 * min_time / max(el, 1e-9))))
+        run_phase(ens, mon, X, Y, True, True, True, False)
+        best = min(best, time.perf_counter() - t0)
+    us = best / n * 1e6
+    # recording cost per step: ticks plus one snapshot per rec_per_steps steps
+    every = P["rec_per_steps"]
+    rec = make_monitor(ens, P, 64, rate_target=ens.rate_target)
+    x, y = X[:, 0], Y[:, 0]
+    ticks = 20000
+    t0 = time.perf_counter()
+    for _ in range(ticks):
+        rec.tick(ens, x, y)
+    tick_us = (time.perf_counter() - t0) / ticks * 1e6
+    rec.counter = every - 1
+    t0 = time.perf_counter()
+    for _ in range(20):
+        rec.counter = every - 1
+        rec.tick(ens, x, y)
+    snap_us = (time.perf_counter() - t0) / 20 * 1e6
+    overhead = (tick_us + snap_us / every) / us
+    return us, overhead
+
+
+def record_mib(net, model, S):
+    """Memory of the recorded series of a full Figure 3 run (1012 records), MiB."""
+    P, ens = _ensemble(net, model, 1)
+    mon = make_monitor(ens, P, 1, rate_target=ens.rate_target)
+    per_record = sum(a[0].size for name in mon.names for a in ens.layers_of(name)) + 1
+    return per_record * 8 * S * (fig3_steps(True) // P["rec_per_steps"]) / 2 ** 20
 
 
 def peak_memory(net, model, S, steps=50):
-    """Peak traced memory (MiB) of building the ensemble and running a few recorded steps."""
+    """Peak traced memory (MiB) of building the ensemble and running a few steps."""
     tracemalloc.start()
     try:
         P, ens = _ensemble(net, model, S)
-        rng = np.random.RandomState(0)
-        X = rng.uniform(0, 1, (S, steps, P["layers"][0]))
-        Y = rng.uniform(-0.5, 0.5, (S, steps, P["layers"][-1]))
-        mon = make_monitor(ens, P, 2024000, rate_target=ens.rate_target)  # Fig3 record count
+        X, Y = _inputs(P, S, steps)
+        mon = make_monitor(ens, P, steps, rate_target=ens.rate_target)
         run_phase(ens, mon, X, Y, True, True, True, False)
         return tracemalloc.get_traced_memory()[1] / 2 ** 20
     finally:
@@ -89,25 +122,25 @@ def main(argv=None):
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     nets, models = args.nets.split(","), args.models.split(",")
-    min_time = 0.15 if args.quick else 0.5
+    min_time = 0.15 if args.quick else 0.6
     rows = []
-    print(f"numpy {np.__version__}, python {platform.python_version()}, {os.cpu_count()} cores")
+    print(f"numpy {np.__version__}, python {platform.python_version()}, {os.cpu_count()} cores; "
+          f"training steps, best of 5 interleaved runs")
     print(f"{'model':15s} {'net':14s} {'S':>5s} {'us/step':>9s} {'us/seed-step':>12s} "
-          f"{'x ref':>6s} {'rec ovh':>7s} {'peak MiB':>8s}")
+          f"{'x ref':>6s} {'rec ovh':>7s} {'peak MiB':>8s} {'rec MiB':>8s}")
     for model in models:
         for net in nets:
             for S in sizes:
-                us = time_train(net, model, S, min_time=min_time)
+                us, overhead = time_train(net, model, S, min_time=min_time)
                 row = {"model": model, "net": net, "S": S, "us_per_step": us, "us_per_seed_step": us / S,
-                       "speedup_vs_reference": REFERENCE_US_ISSUE[model] / (us / S)}
-                if S == 10:
-                    us_norec = time_train(net, model, S, min_time=min_time, record=False)
-                    row["recording_overhead"] = us / us_norec - 1
-                row["peak_MiB"] = peak_memory(net, model, S)
+                       "speedup_vs_reference": REFERENCE_US_ISSUE[model] / (us / S),
+                       "recording_overhead": overhead,
+                       "peak_MiB": peak_memory(net, model, S),
+                       "fig3_record_MiB": record_mib(net, model, S)}
                 rows.append(row)
-                ovh = f"{100 * row['recording_overhead']:6.1f}%" if "recording_overhead" in row else ""
                 print(f"{model:15s} {net:14s} {S:5d} {us:9.1f} {us / S:12.2f} "
-                      f"{row['speedup_vs_reference']:6.0f} {ovh:>7s} {row['peak_MiB']:8.1f}", flush=True)
+                      f"{row['speedup_vs_reference']:6.0f} {100 * row['recording_overhead']:6.1f}% "
+                      f"{row['peak_MiB']:8.1f} {row['fig3_record_MiB']:8.0f}", flush=True)
     result = {"rows": rows, "numpy": np.__version__, "python": platform.python_version(),
               "cpu_count": os.cpu_count(), "reference_us_per_step": REFERENCE_US_ISSUE}
     s10 = {(r["model"], r["net"]): r["us_per_step"] for r in rows if r["S"] == 10}

@@ -89,19 +89,20 @@ class Ensemble:
             tauP[:] = 1.0
             tauI[:] = 1.0
         self.tauP, self.tauI = tauP, tauI
-        scale = 1.0 if (taur is None or self.teacher) else taur
-        self.tau_look_P = tauP * scale if taur is not None and not self.teacher else tauP
-        self.tau_look_I = tauI * scale if taur is not None and not self.teacher else tauI
+        look = taur if (taur is not None and not self.teacher) else 1.0
+        # both populations as one vector u = [uP | uI]: one lookahead, one Euler step, one swap
+        self.tau = np.concatenate([tauP, tauI])
+        self.tau_look = self.tau * look if look != 1.0 else self.tau
+        if kind in ("sacramento2018", "dPC"):
+            self.tau_drive_nt = np.concatenate([self.tau_drive_notgt, tauI])
         self.rep_lookahead = None  # per-unit bool masks (DMS); None = lookahead everywhere
         self.error_lookahead = None
 
         # voltages
-        self.uP = _stack([np.concatenate(n.uP) for n in inits])
-        self.uP_old = self.uP.copy()
-        self.uPb = self.uP.copy()
-        self.uI = _stack([np.concatenate(n.uI) if n.uI else np.zeros(0) for n in inits])
-        self.uI_old = self.uI.copy()
-        self.uIb = self.uI.copy()
+        u = _stack([np.concatenate(list(n.uP) + list(n.uI)) for n in inits])
+        self.u, self.u_old, self.ub = u, u.copy(), u.copy()
+        self.D = np.zeros_like(u)          # somatic drive buffer [P | I]
+        self.apical = np.zeros((S, NP))    # sacramento2018/dPC: [vapi | target]
         # rates: full vector [x, rP]; the "prev" buffers are swapped every step
         self.r_full = np.zeros((S, lay.N))
         own = [n.extra.get("rates_from", (n.uP, n.uI)) for n in inits]
@@ -120,8 +121,7 @@ class Ensemble:
         self.vden_prev = np.zeros((S, ND))
         if kind == "dPC":
             self.r_full_prev2 = self.r_full.copy()
-            self.uPb_prev = self.uPb.copy()
-
+            self.ub_prev = self.ub.copy()
         self._build_weights(inits, P)
         self.dWPP = np.zeros_like(self.WPP)
         self.dWIP = np.zeros_like(self.WIP)
@@ -156,6 +156,27 @@ class Ensemble:
             return self.r_full[:, lay.n0:lay.n0 + lay.NPh].copy()
         return np.zeros_like(self.uI)
 
+    # views of the combined voltage buffers (valid until the next step swaps them)
+    @property
+    def uP(self):
+        return self.u[:, :self.lay.NP]
+
+    @property
+    def uI(self):
+        return self.u[:, self.lay.NP:]
+
+    @property
+    def uPb(self):
+        return self.ub[:, :self.lay.NP]
+
+    @property
+    def uIb(self):
+        return self.ub[:, self.lay.NP:]
+
+    @property
+    def uPb_prev(self):
+        return self.ub_prev[:, :self.lay.NP]
+
     # ------------------------------------------------------------------ weights
     def _build_weights(self, inits, P):
         lay, kind, S, dt = self.lay, self.kind, self.S, self.dt
@@ -180,17 +201,23 @@ class Ensemble:
             for k in range(L - 1):
                 mask[lay.p(k), lay.pre_cols(k)] = dt * eta[k]
         self.eta_fw = first.eta_fw
-        self.m_WPP = mask
+        self.m_WPP = self._full(mask)
         self.eta_IP = list(P["eta_IP"]) if P.get("eta_IP") is not None else []
         self.eta_PI = list(P["eta_PI"]) if P.get("eta_PI") is not None else []
         self.B = None
         self.N_B = None
+        self.B_mask = None
+        self.gtW_out = None
         if kind == "errormc":
             self._build_errormc(inits)
         elif kind in ("sacramento2018", "dPC"):
             self._build_sacramento(inits)
         else:
             self._build_ann(inits)
+
+    def _full(self, mask):
+        """A per-block rate mask repeated over seeds (multiplying without broadcasting is faster)."""
+        return np.broadcast_to(mask, (self.S,) + mask.shape).copy()
 
     def _blockdiag(self, per_seed_lists, rows, cols, r_off, c_off):
         M = np.zeros((self.S, rows, cols))
@@ -203,7 +230,10 @@ class Ensemble:
         lay, S, dt = self.lay, self.S, self.dt
         NP, NE, L = lay.NP, lay.NI, lay.L
         self.WIP = self._blockdiag([n.WIP for n in inits], NE, NP, lay.i_off, lay.p_off)
-        self.BPI = self._blockdiag([n.BPI for n in inits], NP, NE, lay.p_off, lay.i_off)
+        # BII and BPI both read the error rates: one stacked matrix [BII; BPI], one matmul
+        self.BB = np.zeros((S, NE + NP, NE))
+        self.BB[:, NE:] = self._blockdiag([n.BPI for n in inits], NP, NE, lay.p_off, lay.i_off)
+        self.BPI = self.BB[:, NE:]
         self.I_WIP = self._blockdiag([[np.eye(*w.shape) for w in inits[0].WIP]], NE, NP, lay.i_off, lay.p_off)[0]
         self.I_BPI = self._blockdiag([[np.eye(*b.shape) for b in inits[0].BPI]], NP, NE, lay.p_off, lay.i_off)[0]
         m_IP = np.zeros((NE, NP))
@@ -213,9 +243,9 @@ class Ensemble:
                 m_IP[lay.i(k), lay.p(k)] = (-dt) * self.eta_IP[k]
             if self.eta_PI[k] != 0:
                 m_PI[lay.p(k), lay.i(k)] = (-dt) * self.eta_PI[k]
-        self.m_IP = m_IP if m_IP.any() else None
-        self.m_PI = m_PI if m_PI.any() else None
-        B = np.zeros((S, NE, NE))
+        self.m_IP = self._full(m_IP) if m_IP.any() else None
+        self.m_PI = self._full(m_PI) if m_PI.any() else None
+        B = self.BB[:, :NE]
         for s, net in enumerate(inits):
             if net.bw_mode == "skip":
                 B[s] = net.BII[0]
@@ -267,8 +297,8 @@ class Ensemble:
             if self.eta_PI[k] != 0:
                 cols = lay.p(k) if kind == "dPC" else lay.i(k)
                 m_PI[lay.p(k), cols] = dt * self.eta_PI[k]
-        self.m_IP = m_IP
-        self.m_PI = m_PI if m_PI.any() else None
+        self.m_IP = self._full(m_IP)
+        self.m_PI = self._full(m_PI) if m_PI.any() else None
         if self.model_type == "BP":
             self.N_B = self._blockdiag([n.N_B for n in inits], NPh, NP, hid_off, lay.p_off[1:])
             # BPP[k][a, b] = WPP[k+1][b, a]: rows p_off[k], cols p_off[k+1]; src rows p_off[k+1], cols n0+p_off[k]
@@ -293,9 +323,20 @@ class Ensemble:
         self.m_IP = self.m_PI = None
 
     def _set_gather(self, dst, src):
-        """Precomputed flat indices of the BP refresh B[dst] = N_B[dst] + WPP[src]."""
+        """Precomputed BP refresh B[dst] = N_B[dst] + WPP[src] (SPEC 4.1, 4.4.3). When every pair
+        is a plain transpose (B[r, c] = WPP[c, n0 + r], equal population sizes) it becomes a
+        0/1 mask on a transposed view of WPP, which is cheaper than fancy indexing."""
         self.g_dst, self.g_src = dst, src
         self.N_B_dst = self.N_B.reshape(self.S, -1)[:, dst].copy()
+        rows, cols = self.B.shape[1:]
+        r, c = dst // cols, dst % cols
+        sr, sc = src // self.lay.N, src % self.lay.N
+        self.B_mask = None
+        if np.array_equal(sr, c) and np.array_equal(sc, self.lay.n0 + r) and \
+                rows <= self.lay.NP and cols <= self.lay.NP:
+            mask = np.zeros((rows, cols))
+            mask[r, c] = 1.0
+            self.B_mask = np.broadcast_to(mask, self.B.shape).copy()
 
     # ------------------------------------------------------------------ views
     @property

@@ -5,19 +5,25 @@
   dynamics: settling, validation, testing);  LW/LL/LB learn forward/lateral/backward weights;
   compare: compute the plasticity (dWPP) without applying it (SPEC 9.1).
 "Old" buffers are swapped, not copied; all per-layer structure lives in block matrices and
-per-unit vectors (numpy_model.layout), so a step is a fixed number of NumPy calls.
+per-unit vectors (numpy_model.layout), and both populations share one voltage vector
+u = [uP | uI], so a step is a fixed number of NumPy calls, independent of depth.
+Every per-element expression keeps the published grouping (SPEC 0, "float evaluation order").
 """
 import numpy as np
 
 
-def mv(W, v):
-    """Batched matrix-vector product W @ v over the seed axis: (S, a, b), (S, b) -> (S, a)."""
+def _mv_matmul(W, v):
     return np.matmul(W, v[:, :, None])[:, :, 0]
 
 
+# Batched matrix-vector product W @ v over the seed axis: (S, a, b), (S, b) -> (S, a).
+# numpy >= 2.2 has it as one gufunc (same kernel and numbers as matmul, less call overhead).
+mv = getattr(np, "matvec", _mv_matmul)
+
+
 def outer(a, b):
-    """Batched outer product (S, m), (S, n) -> (S, m, n)."""
-    return a[:, :, None] * b[:, None, :]
+    """Batched outer product (S, m), (S, n) -> (S, m, n); each entry is the single product a_i b_j."""
+    return np.einsum("si,sj->sij", a, b)
 
 
 def lookahead(u, u_old, tau, dt):
@@ -32,22 +38,23 @@ def euler_increment(drive, u, tau_drive, tau_div, dt):
 
 
 def _refresh_B(ens):
-    """BP backward weights from the current (pre-update) WPP, in place:
-    B = [triu](N_B + gather(WPP^T)) (SPEC 4.1 step 6, 4.4.3). `ens.g_dst`/`g_src` hold only the
-    positions that survive the triu, and `ens.N_B` is stored already triangular, so no triu and no
-    temporary full matrix are needed."""
-    S = ens.S
-    np.copyto(ens.B, ens.N_B)
-    ens.B.reshape(S, -1)[:, ens.g_dst] = ens.N_B_dst + ens.WPP.reshape(S, -1)[:, ens.g_src]
+    """BP backward weights from the current (pre-update) WPP, in place (SPEC 4.1 step 6, 4.4.3):
+    B = [triu](N_B + gathered WPP^T). Where error and representation sizes agree the gather is a
+    transposed view of WPP times a 0/1 mask (exact); otherwise precomputed flat indices."""
+    if ens.B_mask is not None:
+        np.multiply(np.swapaxes(ens.WPP[:, :, ens.lay.n0:], 1, 2)[:, :ens.B.shape[1], :ens.B.shape[2]],
+                    ens.B_mask, out=ens.B)
+        ens.B += ens.N_B
+    else:
+        S = ens.S
+        np.copyto(ens.B, ens.N_B)
+        ens.B.reshape(S, -1)[:, ens.g_dst] = ens.N_B_dst + ens.WPP.reshape(S, -1)[:, ens.g_src]
 
 
-def _advance_voltages(ens, duP, duI):
+def _advance(ens, du):
     """u_old <- u (buffer swap), u <- u + Delta u."""
-    ens.uP_old, ens.uP = ens.uP, ens.uP_old
-    np.add(ens.uP_old, duP, out=ens.uP)
-    if duI is not None:
-        ens.uI_old, ens.uI = ens.uI, ens.uI_old
-        np.add(ens.uI_old, duI, out=ens.uI)
+    ens.u_old, ens.u = ens.u, ens.u_old
+    np.add(ens.u_old, du, out=ens.u)
 
 
 def _post_fw(ens, c):
@@ -57,45 +64,56 @@ def _post_fw(ens, c):
     return ens.uPb - c * ens.vbas_prev
 
 
+def _rates_P(ens, arg):
+    """r_breve_P = phi(arg) written into the full rate vector; returns the rP view."""
+    rP = ens.r_full[:, ens.lay.n0:]
+    ens.phiP(arg, out=rP)
+    return rP
+
+
 def step_errormc(ens, x, y, LW, LL, LB, compare=False):
     """errormc: representation units uP and error units uE (stored as uI), SPEC 4.4."""
     lay, dt, g = ens.lay, ens.dt, ens.g
-    n0 = lay.n0
+    n0, NP = lay.n0, lay.NP
     # 1. buffers
     ens.r_full, ens.r_full_prev = ens.r_full_prev, ens.r_full
     ens.rIb, ens.rIb_prev = ens.rIb_prev, ens.rIb
-    ens.vbas, ens.vbas_prev = ens.vbas_prev, ens.vbas
-    ens.vden, ens.vden_prev = ens.vden_prev, ens.vden
-    ens.vapi, ens.vapi_prev = ens.vapi_prev, ens.vapi
+    ens.vbas_prev, ens.vden_prev, ens.vapi_prev = ens.vbas, ens.vden, ens.vapi
     # 2. lookahead and rates
-    ens.uPb = lookahead(ens.uP, ens.uP_old, ens.tau_look_P, dt)
-    ens.uIb = lookahead(ens.uI, ens.uI_old, ens.tau_look_I, dt)
-    argP = ens.uPb if ens.rep_lookahead is None else np.where(ens.rep_lookahead, ens.uPb, ens.uP)
-    ens.r_full[:, n0:] = ens.phiP(argP)
-    ens.dP = ens.phiP.d(ens.uPb)
-    argE = ens.uIb if ens.error_lookahead is None else np.where(ens.error_lookahead, ens.uIb, ens.uI)
-    ens.rIb = ens.psiE(argE)
+    ub = ens.ub = lookahead(ens.u, ens.u_old, ens.tau_look, dt)
+    uPb, uIb = ub[:, :NP], ub[:, NP:]
+    if ens.rep_lookahead is None:
+        rP = _rates_P(ens, uPb)
+        dP = ens.dP = ens.phiP.d(uPb, rP)
+    else:
+        rP = _rates_P(ens, np.where(ens.rep_lookahead, uPb, ens.uP))
+        dP = ens.dP = ens.phiP.d(uPb)
+    argE = uIb if ens.error_lookahead is None else np.where(ens.error_lookahead, uIb, ens.uI)
+    rE = ens.rIb = ens.psiE(argE)
     # 3. x_last <- x
     ens.r_full[:, :n0] = x
-    rP = ens.r_full[:, n0:]
     # 4.-6. dendrites
     ens.vbas = mv(ens.WPP, ens.r_full)
-    a = mv(ens.B, ens.rIb)
-    ens.vden = mv(ens.WIP, ens.dP) * a if ens.varphi_transfer else a
-    ens.vapi = mv(ens.BPI, ens.rIb)
-    # 8. increments
-    DE = g["gd"] * ens.vden
+    a_vapi = mv(ens.BB, rE)            # [BII r_E | BPI r_E]
+    a, ens.vapi = a_vapi[:, :lay.NI], a_vapi[:, lay.NI:]
+    ens.vden = mv(ens.WIP, dP) * a if ens.varphi_transfer else a
+    # 8. increments (drive D = [g_b vbas + g_a vapi | g_d vden, output: nudging])
+    D = ens.D
+    DP, DE = D[:, :NP], D[:, NP:]
+    np.multiply(ens.vbas, g["gb"], out=DP)
+    DP += g["ga"] * ens.vapi
+    np.multiply(ens.vden, g["gd"], out=DE)
     if y is not None:
-        W_out = ens.WIP[:, lay.i_out, lay.out]
-        DE[:, lay.i_out] = mv((g["gt"] * W_out) * ens.dP[:, None, lay.out], y - rP[:, lay.out])
+        if ens.gtW_out is None:       # g_t WIP[out], cached until WIP learns
+            ens.gtW_out = g["gt"] * ens.WIP[:, lay.i_out, lay.out]
+        DE[:, lay.i_out] = mv(ens.gtW_out * dP[:, None, lay.out], y - rP[:, lay.out])
     else:
         DE[:, lay.i_out] = 0.0
-    duI = euler_increment(DE, ens.uI, ens.tauI, ens.tauI, dt)
-    duP = euler_increment(g["gb"] * ens.vbas + g["ga"] * ens.vapi, ens.uP, ens.tauP, ens.tauP, dt)
+    du = euler_increment(D, ens.u, ens.tau, ens.tau, dt)
     # 9. plasticity
     if LW or LL or LB or compare:
         post = _post_fw(ens, ens.c_fw)
-        ens.dWPP = ens.m_WPP * outer(post, ens.r_full_prev)
+        ens.dWPP = outer(post, ens.r_full_prev) * ens.m_WPP
         if ens.m_IP is not None:
             ens.dWIP = ens.m_IP * (ens.WIP - ens.I_WIP)
         if ens.m_PI is not None:
@@ -103,7 +121,7 @@ def step_errormc(ens, x, y, LW, LL, LB, compare=False):
         if ens.model_type == "BP":
             _refresh_B(ens)
     # 10. apply
-    _advance_voltages(ens, duP, duI)
+    _advance(ens, du)
     if LW:
         if ens.dWPP_low_pass:
             ens.LWPP += (dt / ens.tauLO) * (ens.dWPP - ens.LWPP)
@@ -113,6 +131,7 @@ def step_errormc(ens, x, y, LW, LL, LB, compare=False):
     if LL:
         if ens.m_IP is not None:
             ens.WIP += ens.dWIP
+            ens.gtW_out = None
         if ens.m_PI is not None:
             ens.BPI += ens.dBPI
 
@@ -120,64 +139,67 @@ def step_errormc(ens, x, y, LW, LL, LB, compare=False):
 def step_sacramento(ens, x, y, LW, LL, LB, compare=False):
     """sacramento2018 (pyramidal cells + interneurons, SPEC 4.1) and dPC (SPEC 4.2)."""
     lay, dt, g = ens.lay, ens.dt, ens.g
-    n0, NPh = lay.n0, lay.NPh
+    n0, NP, NPh, n1 = lay.n0, lay.NP, lay.NPh, lay.p_sizes[0]
     dpc = ens.kind == "dPC"
     # 1. buffers
     if dpc:
         ens.r_full, ens.r_full_prev, ens.r_full_prev2 = ens.r_full_prev2, ens.r_full, ens.r_full_prev
-        ens.uPb_prev = ens.uPb
+        ens.ub_prev = ens.ub
         rI = ens.r_full_prev[:, n0:n0 + NPh]          # r_breve_I := r_breve_P of the previous step
         rI_prev = ens.r_full_prev2[:, n0:n0 + NPh]
     else:
         ens.r_full, ens.r_full_prev = ens.r_full_prev, ens.r_full
         ens.rIb, ens.rIb_prev = ens.rIb_prev, ens.rIb
-    ens.vbas, ens.vbas_prev = ens.vbas_prev, ens.vbas
-    ens.vden, ens.vden_prev = ens.vden_prev, ens.vden
-    ens.vapi, ens.vapi_prev = ens.vapi_prev, ens.vapi
-    # 2. lookahead and rates
-    ens.uPb = lookahead(ens.uP, ens.uP_old, ens.tau_look_P, dt)
-    ens.r_full[:, n0:] = ens.phiP(ens.uPb)
-    if not dpc:
-        ens.uIb = lookahead(ens.uI, ens.uI_old, ens.tau_look_I, dt)
-        ens.rIb = rI = ens.phiI(ens.uIb)
         rI_prev = ens.rIb_prev
+    ens.vbas_prev, ens.vden_prev, ens.vapi_prev = ens.vbas, ens.vden, ens.vapi
+    # 2. lookahead and rates
+    ub = ens.ub = lookahead(ens.u, ens.u_old, ens.tau_look, dt)
+    uPb = ub[:, :NP]
+    rP = _rates_P(ens, uPb)
+    if not dpc:
+        rI = ens.rIb = ens.phiI(ub[:, NP:])
     # 3. x_last <- x
     ens.r_full[:, :n0] = x
-    rP = ens.r_full[:, n0:]
     # 4. dendrites
     ens.vbas = mv(ens.WPP, ens.r_full)
     if not dpc:
         ens.vden = mv(ens.WIP, rP)
     ens.vapi = mv(ens.B, rP) + mv(ens.BPI, rI)
-    # 5. increments
-    duI = None
-    if not dpc:
-        duI = euler_increment(g["gd"] * ens.vden + g["gn"] * ens.uPb[:, lay.p_sizes[0]:],
-                              ens.uI, ens.tauI, ens.tauI, dt)
-    apical = np.empty_like(ens.uP)
+    # 5. increments: D = [g_b vbas + g_x [vapi | y], g_d vden + g_n uP_breve(layer above)]
+    D = ens.D
+    DP = D[:, :NP]
+    apical = ens.apical
     apical[:, :NPh] = ens.vapi
     if y is not None:
         apical[:, lay.out] = y
-        tau_drive = ens.tauP
+        tau_drive = ens.tau
     else:
         apical[:, lay.out] = 0.0
-        tau_drive = ens.tau_drive_notgt
-    duP = euler_increment(g["gb"] * ens.vbas + ens.gx * apical, ens.uP, tau_drive, ens.tauP, dt)
+        tau_drive = ens.tau_drive_nt
+    np.multiply(ens.vbas, g["gb"], out=DP)
+    DP += ens.gx * apical
+    if not dpc:
+        DI = D[:, NP:]
+        np.multiply(ens.vden, g["gd"], out=DI)
+        DI += g["gn"] * uPb[:, n1:]
+    du = euler_increment(D, ens.u, tau_drive, ens.tau, dt)
+    if dpc:
+        du[:, NP:] = 0.0       # dPC interneuron somata are never updated
     # 6. plasticity
     if LW or LL or LB or compare:
         post = _post_fw(ens, ens.c_fw)
-        ens.dWPP = ens.m_WPP * outer(post, ens.r_full_prev)
+        ens.dWPP = outer(post, ens.r_full_prev) * ens.m_WPP
         if not dpc:
             postI = ens.rIb - ens.phiI((g["gd"] / (g["gl"] + g["gd"])) * ens.vden_prev)
-            ens.dWIP = ens.m_IP * outer(postI, ens.r_full_prev[:, n0:])
+            ens.dWIP = outer(postI, ens.r_full_prev[:, n0:]) * ens.m_IP
         if ens.m_PI is not None:
-            ens.dBPI = ens.m_PI * outer(-ens.vapi_prev, rI_prev)
+            ens.dBPI = outer(-ens.vapi_prev, rI_prev) * ens.m_PI
         if ens.model_type == "BP":
             _refresh_B(ens)
             if not dpc:
-                ens.BPI = -ens.B[:, :, lay.p_sizes[0]:]
+                np.negative(ens.B[:, :, n1:], out=ens.BPI)
     # 7. apply
-    _advance_voltages(ens, duP, duI)
+    _advance(ens, du)
     if LW:
         ens.WPP += ens.dWPP
     if LL:
@@ -190,24 +212,26 @@ def step_sacramento(ens, x, y, LW, LL, LB, compare=False):
 def step_ann(ens, x, y, LW, LL, LB, compare=False):
     """ann: rate network with explicit error units, no lookahead (SPEC 4.3)."""
     lay = ens.lay
-    n0, NPh = lay.n0, lay.NPh
+    n0, NP, NPh = lay.n0, lay.NP, lay.NPh
     ens.r_full, ens.r_full_prev = ens.r_full_prev, ens.r_full
-    ens.r_full[:, n0:] = ens.phiP(ens.uP)
-    d = ens.phiP.d(ens.uP)
+    uP, uI = ens.uP, ens.uI
+    rP = _rates_P(ens, uP)
+    d = ens.phiP.d(uP, rP)
     ens.r_full[:, :n0] = x
-    rP = ens.r_full[:, n0:]
-    duI = np.empty_like(ens.uI)
-    duI[:, :NPh] = mv(d[:, :NPh, None] * ens.B, ens.uI) - ens.uI[:, :NPh]
+    D = ens.D
+    DI = D[:, NP:]
+    DI[:, :NPh] = mv(d[:, :NPh, None] * ens.B, uI)
     if y is not None:
-        duI[:, lay.out] = d[:, lay.out] * (y - rP[:, lay.out]) - ens.uI[:, lay.out]
+        DI[:, lay.out] = d[:, lay.out] * (y - rP[:, lay.out])
     else:
-        duI[:, lay.out] = 0 - ens.uI[:, lay.out]
-    duP = mv(ens.c_ann * ens.WPP, ens.r_full) - ens.uP
+        DI[:, lay.out] = 0.0
+    D[:, :NP] = mv(ens.c_ann * ens.WPP, ens.r_full)
+    du = D - ens.u
     if LW or LL or LB or compare:
-        ens.dWPP = ens.m_WPP * outer(ens.uI, ens.r_full_prev)
+        ens.dWPP = outer(uI, ens.r_full_prev) * ens.m_WPP
         if ens.model_type == "BP":
             _refresh_B(ens)
-    _advance_voltages(ens, duP, duI)
+    _advance(ens, du)
     if LW:
         ens.WPP += ens.dWPP
 
