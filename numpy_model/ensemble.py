@@ -72,7 +72,6 @@ class Ensemble:
         # time constants (SPEC 4.1-4.4)
         tauP = np.empty(NP)
         tauI = np.empty(NI)
-        self.tau_div_P = tauP
         if kind in ("sacramento2018", "dPC"):
             tauP[:] = 1 / ((gl + gb) + ga)
             tauP[lay.out] = 1 / ((gl + gb) + gt)
@@ -126,8 +125,6 @@ class Ensemble:
         self.dWPP = np.zeros_like(self.WPP)
         self.dWIP = np.zeros_like(self.WIP)
         self.dBPI = np.zeros_like(self.BPI)
-        if self.B is not None:
-            self.dB = np.zeros_like(self.B)
         self.rngs = [n.rng for n in inits]
         # switches and derived constants
         self.varphi_transfer = bool(P.get("varphi_transfer", False))
