@@ -64,7 +64,7 @@ def summary(models):
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    from .run import SetupError, simulate  # noqa: WPS433 - keep `--help` fast
+    from .run import SetupError, compare_loaded, simulate  # noqa: WPS433 - keep `--help` fast
 
     out_dir = os.path.dirname(os.path.abspath(args.params))
     out_pkl = os.path.join(out_dir, "model.pkl")
@@ -77,14 +77,14 @@ def main(argv=None):
     try:
         if args.load:
             models = load_models(args.load)
+            if args.compare:
+                compare_loaded(models, P)
         else:
             cont = load_models(args.cont) if args.cont else None
-            models = simulate(P, task=task, cont_models=cont,
+            models = simulate(P, task=task, cont_models=cont, compare=args.compare,
                               progress=_progress_printer(args.quiet))
     except (LoadError, SetupError) as exc:
         return _fail(str(exc))
-    if args.compare:
-        print("note: --compare BP is not implemented yet; saving without comparison", file=sys.stderr)
     save_models(out_pkl, models)
     if not args.quiet:
         print(summary(models), file=sys.stderr)

@@ -188,17 +188,8 @@ class Ensemble:
                 for k in range(L - 1):
                     WPP[s, lay.p(k), lay.pre_cols(k)] = net.WPP[k]
         self.WPP = WPP
-        eta = np.asarray(first.eta_fw, dtype=float)
-        mask = np.zeros((NP, N))
-        if eta.ndim == 2:
-            for i in range(1, L):
-                for j in range(i):
-                    mask[lay.p(i - 1), lay.full_cols(j)] = dt * eta[i - 1][j]
-        else:
-            for k in range(L - 1):
-                mask[lay.p(k), lay.pre_cols(k)] = dt * eta[k]
         self.eta_fw = first.eta_fw
-        self.m_WPP = self._full(mask)
+        self.m_WPP = self.fw_mask(first.eta_fw)
         self.eta_IP = list(P["eta_IP"]) if P.get("eta_IP") is not None else []
         self.eta_PI = list(P["eta_PI"]) if P.get("eta_PI") is not None else []
         self.B = None
@@ -211,6 +202,50 @@ class Ensemble:
             self._build_sacramento(inits)
         else:
             self._build_ann(inits)
+
+    def fw_mask(self, eta):
+        """dt * eta per forward block, as a (S, NP, N) matrix: a list gives the hierarchical
+        blocks; an (L-1)x(L-1) matrix (errormc skip) every block E[post-1][pre], pre < post."""
+        lay, dt, L = self.lay, self.dt, self.lay.L
+        eta = np.asarray(eta, dtype=float)
+        mask = np.zeros((lay.NP, lay.N))
+        if eta.ndim == 2:
+            for i in range(1, L):
+                for j in range(i):
+                    mask[lay.p(i - 1), lay.full_cols(j)] = dt * eta[i - 1][j]
+        else:
+            for k in range(L - 1):
+                mask[lay.p(k), lay.pre_cols(k)] = dt * eta[k]
+        return self._full(mask)
+
+    def set_layers(self, name, arrays):
+        """Inverse of `layers_of` for weights: write per-layer (S, ...) arrays in place."""
+        lay, L = self.lay, self.lay.L
+        if name == "WPP":
+            if self.fw_mode == "skip":
+                self.WPP[...] = arrays[0][:, lay.n0:, :]
+            else:
+                for k in range(L - 1):
+                    self.WPP[:, lay.p(k), lay.pre_cols(k)] = arrays[k]
+        elif name == "WIP":
+            for k, a in enumerate(arrays):
+                self.WIP[:, lay.i(k), lay.p(k)] = a
+        elif name == "BPI":
+            for k, a in enumerate(arrays):
+                cols = lay.p(k) if self.kind == "dPC" else lay.i(k)
+                self.BPI[:, lay.p(k), cols] = a
+        elif name == "BPP":
+            for k, a in enumerate(arrays):
+                self.B[:, lay.p(k), lay.p(k + 1)] = a
+        elif name == "BII":
+            if self.bw_mode == "skip":
+                self.B[...] = arrays[0]
+            else:
+                for k, a in enumerate(arrays):
+                    self.B[:, lay.i(k), lay.i(k + 1)] = a
+        else:
+            raise KeyError(name)
+        self.gtW_out = None
 
     def _full(self, mask):
         """A per-block rate mask repeated over seeds (multiplying without broadcasting is faster)."""
@@ -405,6 +440,33 @@ class Ensemble:
             uIb = self.uPb_prev[:, P[0]:] if kind == "dPC" else self.uIb
             return lay.split(uIb - vhat, P[1:])
         raise KeyError(name)
+
+    # names of the per-seed arrays that make up the dynamic state (for save/restore)
+    DYNAMIC = ("u", "u_old", "ub", "ub_prev", "r_full", "r_full_prev", "r_full_prev2", "rIb",
+               "rIb_prev", "dP", "vbas", "vbas_prev", "vden", "vden_prev", "vapi", "vapi_prev",
+               "WPP", "WIP", "BB", "B", "BPI", "dWPP", "dWIP", "dBPI", "LWPP")
+
+    def seed_state(self, s):
+        """Seed s's complete dynamic state (voltages, rate buffers, dendrites, weights)."""
+        state = {}
+        for name in self.DYNAMIC:
+            if name in ("B", "BPI") and self.kind == "errormc":
+                continue  # views into BB
+            value = getattr(self, name, None)
+            if isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == self.S:
+                state[name] = np.array(value[s])
+        return state
+
+    def restore(self, states):
+        """Set every seed's dynamic state from `seed_state` dicts (in place where views exist)."""
+        for name in states[0]:
+            stacked = np.stack([st[name] for st in states])
+            current = getattr(self, name, None)
+            if isinstance(current, np.ndarray) and current.shape == stacked.shape:
+                current[...] = stacked
+            else:
+                setattr(self, name, stacked)
+        self.gtW_out = None
 
     def _placeholder(self, attr, name):
         blocks = getattr(self, attr)

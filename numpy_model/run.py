@@ -6,6 +6,7 @@ import numpy as np
 
 from .ensemble import Ensemble
 from .init import RATE_TARGET_DEFAULT, apply_sps, draw_network
+from .compare import run_compare
 from .io import Network, final_state
 from .params import effective_rate_target
 from .protocol import TASKS, run_students, run_teacher, steps_per_sample
@@ -106,7 +107,7 @@ def _ensemble(nets, P, taur=None, rate_target=None):
     return Ensemble.from_inits(nets, P, taur=taur, rate_target=rate_target)
 
 
-def simulate(P, task="fw_only", cont_models=None, progress=None):
+def simulate(P, task="fw_only", cont_models=None, progress=None, compare=None):
     """Run teacher and students; returns the list of saved Network objects (teacher first)."""
     if P["input_signal"] != "step":
         raise SetupError(f"input_signal: {P['input_signal']!r} is not available yet in this version "
@@ -130,14 +131,51 @@ def simulate(P, task="fw_only", cont_models=None, progress=None):
                                     "input_testing": data["test"], "target": targets["train"],
                                     "target_validation": targets["val"], "target_testing": targets["test"]}))
     mon, arrays = run_students(ens, data, targets, P, task, progress=progress)
+    students = []
     for s in range(ens.S):
         arr = {"input": arrays["train"][0][s], "input_validation": arrays["val"][0][s],
                "input_testing": arrays["test"][0][s]}
         if targets is not None:
             arr.update(target=arrays["train"][1][s], target_validation=arrays["val"][1][s],
                        target_testing=arrays["test"][1][s])
-        saved.append(_saved(ens, s, mon, P, arrays=arr))
-    return saved
+        students.append(_saved(ens, s, mon, P, arrays=arr))
+    if compare:
+        if progress:
+            progress(phase="comparing with backprop", epoch=P["epochs"], epochs=P["epochs"])
+        compare_students(ens, students, P)
+    return saved + students
+
+
+def compare_students(ens, students, P):
+    """--compare BP on a live ensemble; the saved state is the one after the comparison pass."""
+    if not students or getattr(students[0], "target", None) is None:
+        raise SetupError("--compare BP needs a run with teacher targets (tasks fw_only, fw_bw)")
+    run_compare(ens, students, P)
+    for s, m in enumerate(students):
+        m.__dict__.update(final_state(ens, s))
+        m.state = ens.seed_state(s)
+
+
+def compare_loaded(models, P):
+    """--compare BP on a loaded model.pkl: rebuild the students' ensemble from their saved
+    state (no simulation) and compare; updates the student objects in place."""
+    students = [m for m in models if not getattr(m, "is_teacher", False)]
+    if not students:
+        raise SetupError("--compare BP: the loaded file holds no students")
+    if any(getattr(m, "state", None) is None for m in students):
+        raise SetupError("--compare BP: the loaded model.pkl has no saved simulation state "
+                         "(written by an older version); rerun the simulation with --compare BP")
+    kind = students[0].mc_model
+    nets = [draw_network(kind, P, m.seed) for m in students]
+    if P["init_in_SPS"] and kind in ("sacramento2018", "dPC"):
+        for net in nets:
+            apply_sps(net, P)
+    ens = Ensemble.from_inits(nets, P, taur=P.get("taur"), rate_target=students[0].rate_target)
+    ens.restore([m.state for m in students])
+    for s, m in enumerate(students):
+        ens.rngs[s] = m.rng
+    compare_students(ens, students, P)
+    return models
 
 
 def _saved(ens, s, mon, P, teacher=False, arrays=None):
@@ -154,6 +192,7 @@ def _saved(ens, s, mon, P, teacher=False, arrays=None):
         params=copy.deepcopy({k: v for k, v in P.items() if not k.startswith("_")}),
     )
     attrs.update(final_state(ens, s))
+    attrs["state"] = ens.seed_state(s)
     attrs.update(mon.seed_series(s))
     if arrays:
         attrs.update({k: np.array(v) for k, v in arrays.items()})

@@ -13,10 +13,10 @@ from conftest import GOLDEN, GOLDEN_CASES, run_cli
 RTOL, ATOL = 1e-9, 1e-12
 
 
-def ours(models, key):
-    """Our value for a golden key, or None where the key is not part of a run without --compare."""
+def ours(models, key, compared=False):
+    """Our value for a golden key, or None where the key is not part of this kind of run."""
     parts = key.split("/")
-    if parts[0] == "init" or "angle" in key:
+    if parts[0] == "init" or ("angle" in key and not compared) or (parts[0] == "posttrain" and compared):
         return None
     if parts[0] in ("final", "posttrain"):
         _, m, name, lay = parts
@@ -78,3 +78,58 @@ def test_initial_state_matches_published_draws(case):
                 # the last bit between BLAS builds
                 np.testing.assert_allclose(got, ref, rtol=1e-14, atol=1e-15, err_msg=f"{m}/{name}/L{k}")
                 k += 1
+
+
+COMPARE_CASES = [c for c in GOLDEN_CASES
+                 if any(k.startswith("posttrain/") for k in np.load(os.path.join(GOLDEN, c, "golden.npz")).keys())]
+
+
+def compare_with_golden(models, case, compared):
+    gold = np.load(os.path.join(GOLDEN, case, "golden.npz"))
+    has_posttrain = any(k.startswith("posttrain/") for k in gold.keys())
+    compared_keys, bad = 0, []
+    for key in sorted(gold.keys()):
+        if key.startswith("final/") and has_posttrain and not compared:
+            continue
+        value = ours(models, key, compared)
+        if value is None:
+            continue
+        ref = gold[key]
+        compared_keys += 1
+        atol = 1e-5 if "angle" in key else ATOL   # degrees: arccos is ill-conditioned near 0
+        if value.shape != ref.shape:
+            bad.append(f"{key}: shape {value.shape} != {ref.shape}")
+        elif not np.allclose(value, ref, rtol=RTOL, atol=atol, equal_nan=True):
+            bad.append(f"{key}: max abs dev {np.nanmax(np.abs(value - ref)):.3e}")
+    return compared_keys, bad
+
+
+@pytest.mark.parametrize("case", COMPARE_CASES)
+def test_golden_compare_BP(case, tmp_path):
+    """--compare BP: every golden array incl. the angle series and the state after the
+    comparison pass (final/)."""
+    shutil.copy(os.path.join(GOLDEN, case, "params.json"), tmp_path / "params.json")
+    run = run_cli("--params", str(tmp_path / "params.json"), "--task", "fw_only", "--compare", "BP", "--quiet")
+    assert run.returncode == 0, run.stderr
+    with open(tmp_path / "model.pkl", "rb") as fh:
+        models = dill.load(fh)
+    n, bad = compare_with_golden(models, case, compared=True)
+    assert not bad, bad[:10]
+    assert n >= 80
+    assert any("angle" in k for k in np.load(os.path.join(GOLDEN, case, "golden.npz")).keys())
+
+
+@pytest.mark.parametrize("case", COMPARE_CASES)
+def test_load_then_compare_equals_compare_in_run(case, tmp_path):
+    """--load model.pkl --compare BP recomputes the comparison without simulating and gives
+    the golden numbers too."""
+    shutil.copy(os.path.join(GOLDEN, case, "params.json"), tmp_path / "params.json")
+    assert run_cli("--params", str(tmp_path / "params.json"), "--quiet").returncode == 0
+    os.replace(tmp_path / "model.pkl", tmp_path / "plain.pkl")
+    run = run_cli("--params", str(tmp_path / "params.json"), "--load", str(tmp_path / "plain.pkl"),
+                  "--compare", "BP", "--quiet")
+    assert run.returncode == 0, run.stderr
+    with open(tmp_path / "model.pkl", "rb") as fh:
+        models = dill.load(fh)
+    n, bad = compare_with_golden(models, case, compared=True)
+    assert not bad, bad[:10]
