@@ -26,6 +26,7 @@ def parser():
                          "only load files you trust)")
     ap.add_argument("--cont", metavar="MODEL_PKL", default=None,
                     help="initialise teacher and students with the weights of a saved model.pkl")
+    ap.add_argument("--no-plots", action="store_true", help="do not write the PNG figures (e.g. in sweeps)")
     ap.add_argument("--quiet", action="store_true", help="no progress messages")
     return ap
 
@@ -85,10 +86,15 @@ def main(argv=None):
                               progress=_progress_printer(args.quiet))
     except (LoadError, SetupError) as exc:
         return _fail(str(exc))
-    save_models(out_pkl, models)
+    save_models(out_pkl, models)       # saved before plotting: a plotting failure loses nothing
     if not args.quiet:
         print(summary(models), file=sys.stderr)
         print(f"saved {len(models)} networks to {out_pkl}", file=sys.stderr)
+    if not args.no_plots:
+        from .plots import plot_run
+        paths = plot_run(models, out_dir, log=lambda msg: print(msg, file=sys.stderr))
+        if not args.quiet:
+            print(f"wrote {len(paths)} figures to {out_dir}", file=sys.stderr)
     return 0
 
 
