@@ -13,10 +13,12 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 
-def run_cli(*args, cwd=ROOT, timeout=600):
-    """Run `python runner.py ARGS` and return the CompletedProcess."""
+def run_cli(*args, cwd=ROOT, timeout=600, plots=False):
+    """Run `python runner.py ARGS` and return the CompletedProcess (without the per-run figures
+    unless plots=True: they are tested in test_plots.py and cost seconds per run)."""
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": ROOT}
-    return subprocess.run([sys.executable, os.path.join(ROOT, "runner.py"), *args], cwd=cwd,
+    extra = [] if plots or "--help" in args else ["--no-plots"]
+    return subprocess.run([sys.executable, os.path.join(ROOT, "runner.py"), *args, *extra], cwd=cwd,
                           capture_output=True, text=True, env=env, timeout=timeout)
 
 

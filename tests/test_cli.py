@@ -116,3 +116,29 @@ def test_deeper_teacher_than_students(tmp_path, model, extra):
     models = load(tmp_path / "model.pkl")
     assert models[0].layers == [3, 5, 2, 1] and models[1].layers == [3, 4, 1]
     assert models[1].target.shape == (2 * 20, 1)
+
+
+def test_plots_written_by_default_and_replotted_by_load(tmp_path):
+    """runner.py writes the per-run PNGs next to the params file; --no-plots skips them; --load
+    (optionally with --compare BP) replots and recompares without simulating."""
+    path = small_params(tmp_path, case="sac_8421", rec_WPP=True, rec_BPP=True, rec_WIP=True, rec_BPI=True)
+    run = run_cli("--params", str(path), "--quiet", "--no-plots")
+    assert run.returncode == 0, run.stderr
+    assert not list(tmp_path.glob("*.png"))
+    os.replace(tmp_path / "model.pkl", tmp_path / "saved.pkl")
+    saved = load(tmp_path / "saved.pkl")
+    # a different number of epochs: a simulation would produce other series, --load must not
+    p = json.loads(path.read_text())
+    p["epochs"] = 3
+    path.write_text(json.dumps(p))
+    run = run_cli("--params", str(path), "--load", str(tmp_path / "saved.pkl"), "--compare", "BP",
+                  "--quiet", plots=True)
+    assert run.returncode == 0, run.stderr
+    reloaded = load(tmp_path / "model.pkl")
+    assert reloaded[1].MSE_val_time_series == saved[1].MSE_val_time_series
+    pngs = {f.name for f in tmp_path.glob("*.png")}
+    assert {"MSE.png", "MSE_val.png", "MSE_test.png", "WPP_layer1.png", "angle_MC_BP_ANN0.png",
+            "angle_WPPT_BPP0_mean.png"} <= pngs, sorted(pngs)
+    assert all((tmp_path / f).stat().st_size > 1000 for f in pngs)
+    models = load(tmp_path / "model.pkl")
+    assert models[1].angle_BP_updates_time_series
