@@ -17,9 +17,8 @@ class Network:
     target*, rng, ...
     """
 
-    format_version = FORMAT_VERSION
-
     def __init__(self, **attrs):
+        self.format_version = FORMAT_VERSION   # stored in the pickle: readers can adapt to it
         self.__dict__.update(attrs)
 
     def __repr__(self):

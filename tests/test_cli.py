@@ -142,3 +142,21 @@ def test_plots_written_by_default_and_replotted_by_load(tmp_path):
     assert all((tmp_path / f).stat().st_size > 1000 for f in pngs)
     models = load(tmp_path / "model.pkl")
     assert models[1].angle_BP_updates_time_series
+
+
+def test_load_older_pickle_without_state(tmp_path):
+    """A model.pkl of an earlier version (no `state`, no `format_version`) still loads and
+    replots; --compare BP on it stops with a clear message instead of a traceback."""
+    path = small_params(tmp_path, case="ann_8421", rec_WPP=True, rec_BPP=True)
+    assert run_cli("--params", str(path), "--quiet").returncode == 0
+    models = load(tmp_path / "model.pkl")
+    for m in models:
+        del m.__dict__["state"], m.__dict__["format_version"]
+    with open(tmp_path / "old.pkl", "wb") as fh:
+        dill.dump(models, fh)
+    run = run_cli("--params", str(path), "--load", str(tmp_path / "old.pkl"), "--quiet", plots=True)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "MSE.png").stat().st_size > 0
+    run = run_cli("--params", str(path), "--load", str(tmp_path / "old.pkl"), "--compare", "BP", "--quiet")
+    assert run.returncode == 2 and "no saved simulation state" in run.stderr
+    assert "Traceback" not in run.stderr
