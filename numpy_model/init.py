@@ -195,9 +195,8 @@ def _construct(net, P, WT, cartpole_teacher=False):
     elif kind == "errormc":
         rng = np.random.RandomState(s)
         if net.model_type == "BP":
-            if cartpole_teacher:
-                net.BII = [net.WPP[1].T.copy()]
-            elif net.bw_mode == "layered":
+            # (the cart-pole teacher has WT = 0: BII[0] = WPP[1]^T exactly, SPEC 5.8)
+            if net.bw_mode == "layered":
                 Wl = _layered_blocks(net)
                 lst = None
                 for i in range(L - 2):

@@ -294,6 +294,17 @@ _k("activation_slope_std", "number", None,
 _k("activation_offset_std", "number", None,
    "Std of per-neuron Gaussian noise on the offset (students, representation units); absent = none.",
    minimum=0, nullable=True, group=G)
+_k("error_activation_slope_std", "number", None,
+   "errormc: std of per-neuron Gaussian noise on the error units' activation slope (students only; "
+   "base slope from activation_slope); absent = none. Not in the published code, whose error units never "
+   "get noise (SPEC 5.6, 12.19); used by the Fig 5 error-unit-noise runs. Draws: on the global RNG right "
+   "after the representation-unit slope/offset draws, all error-unit slopes (per layer, error_layers[k+1] "
+   "values) before all error-unit offsets; phi' stays nominal.",
+   minimum=0, nullable=True, group=G)
+_k("error_activation_offset_std", "number", None,
+   "errormc: std of per-neuron Gaussian noise on the error units' activation offset (students only; base "
+   "offset from activation_offset); absent = none. See error_activation_slope_std.",
+   minimum=0, nullable=True, group=G)
 
 # --- conductances ------------------------------------------------------------------------------
 G = "conductances"
@@ -446,6 +457,11 @@ del _name, _doc
 SCHEMA: Mapping[str, Key] = MappingProxyType({k.name: k for k in _K})
 assert len(SCHEMA) == len(_K), "duplicate schema key"
 del _K, G
+
+# Per-neuron activation noise on the error units (new keys). Until the model applies them, validate()
+# refuses them for errormc instead of running silently without noise: set this to True when wired in.
+ERROR_UNIT_NOISE_KEYS = ("error_activation_slope_std", "error_activation_offset_std")
+ERROR_UNIT_NOISE_SIMULATED = False
 
 PAL_ONLY_REC_FLAGS = ("rec_rP_breve_HI", "rec_vapi_noise", "rec_noise", "rec_epsilon", "rec_epsilon_LO")
 
@@ -857,6 +873,17 @@ def _check_combinations(p: dict, task: str, warn: Callable[[str], None], given: 
         if p["rate_target"] is not None and p["target_rate"] != p["rate_target"]:
             warn(f"target_rate: {_fmt(p['target_rate'])} disagrees with rate_target "
                  f"{_fmt(p['rate_target'])}; rate_target wins")
+
+    # --- error-unit activation noise (new keys, not in the published code) ------------------
+    for name in ERROR_UNIT_NOISE_KEYS:
+        if p[name] is None:
+            continue
+        if model != "errormc":
+            warn(f"{name}: only errormc has error units; ignored for {model}")
+        elif not ERROR_UNIT_NOISE_SIMULATED:
+            raise ParamsError(
+                f"{name}: activation noise on error units is validated but not available yet in the "
+                f"simulator (it would silently run without noise); remove the key or wait for it", name)
 
     # --- accepted but overridden/ignored, as published --------------------------------------
     if model != "errormc":

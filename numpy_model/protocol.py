@@ -4,6 +4,7 @@ Knows nothing about equations: it feeds inputs/targets to `models.step` and tick
 """
 import numpy as np
 
+from .closed_loop import cartpole_test, reset_rng
 from .models import step
 from .record import Monitor, mse
 from .signals import shuffle
@@ -80,11 +81,33 @@ def make_monitor(ens, P, total_steps, teacher=False, rate_target=True):
                    P.get("rec_rate_MSE") is not None and bool(P.get("rec_rate_MSE")), flags["rec_MSE"])
 
 
+def _cartpole_logs(S):
+    return {"state_log": [[] for _ in range(S)], "action_log": [[] for _ in range(S)],
+            "penalty_log": [[] for _ in range(S)]}
+
+
+def _run_cartpole_test(ens, mon, P, rngs, logs):
+    states, actions, penalties = cartpole_test(ens, mon, rngs, P["target_rescale_factor"], P["dt"])
+    for s in range(ens.S):
+        logs["state_log"][s].append(states[s])
+        logs["action_log"][s].append(actions[s])
+        logs["penalty_log"][s].append(penalties[s])
+
+
+def finish_logs(logs, s):
+    """Concatenate seed s's cart-pole logs over tests (SPEC 7.5)."""
+    return {k: np.concatenate(v[s]) if v[s] else np.zeros((0, 4) if k == "state_log" else 0)
+            for k, v in logs.items()}
+
+
 def run_teacher(teacher, data, P, rate_target):
     """Teacher pass (SPEC 6.4): settle, then train/val/test passes recording its output before
-    each step. Returns (targets per split as (n, n_out) arrays, monitor)."""
+    each step (and, for cart-pole, one closed-loop test). Returns (targets per split as
+    (n, n_out) arrays, monitor, cart-pole logs or None)."""
     n_settle = settling_steps(P)
     total = n_settle + sum(len(v) for v in data.values())
+    if P["input_signal"] == "cartpole":
+        total += int(200 / P["dt"]) * 4
     mon = make_monitor(teacher, P, total, teacher=True, rate_target=rate_target)
     X = {k: v[None] for k, v in data.items()}
     run_phase(teacher, mon, X["train"][:, :n_settle], None, False, False, False, False)
@@ -94,11 +117,16 @@ def run_teacher(teacher, data, P, rate_target):
         run_phase(teacher, mon, X[split], None, False, False, False, False,
                   capture=cap, capture_rate=rate_target)
         targets[split] = np.array(cap)
-    return targets, mon
+    logs = None
+    if P["input_signal"] == "cartpole":
+        logs = _cartpole_logs(1)
+        _run_cartpole_test(teacher, mon, P, [reset_rng(s) for s in teacher.seeds], logs)
+    return targets, mon, logs
 
 
 def run_students(ens, data, targets, P, task, progress=None):
-    """Per-student protocol (SPEC 7.2), all seeds at once. Returns (monitor, final arrays)."""
+    """Per-student protocol (SPEC 7.2), all seeds at once. Returns (monitor, final arrays,
+    cart-pole logs or None)."""
     LW, LL, LB, _ = TASKS[task]
     S = ens.S
     T = steps_per_sample(P)
@@ -107,7 +135,13 @@ def run_students(ens, data, targets, P, task, progress=None):
     val_epochs = set(validation_epochs(epochs))
     delay = len(ens.layers) - 1
     DT = data["train"].shape[0]
+    cartpole = P["input_signal"] == "cartpole"
+    shuffled = P["input_signal"] in ("step", "cartpole")      # genMNIST is never shuffled (6.5)
     total = n_settle + epochs * DT + len(val_epochs) * DT + DT
+    if cartpole:
+        total += (epochs + 1) * int(200 / P["dt"]) * 4
+        logs = _cartpole_logs(S)
+        rngs = [reset_rng(s) for s in ens.seeds]
     mon = make_monitor(ens, P, total, rate_target=ens.rate_target)
     arrays = {}
     for split in ("train", "val", "test"):
@@ -115,6 +149,8 @@ def run_students(ens, data, targets, P, task, progress=None):
                          None if targets is None else np.repeat(targets[split][None], S, axis=0)]
 
     def shuffle_split(split):
+        if not shuffled:
+            return
         X, Y = arrays[split]
         Xn = np.empty_like(X)
         Yn = None if Y is None else np.empty_like(Y)
@@ -136,9 +172,15 @@ def run_students(ens, data, targets, P, task, progress=None):
             Xv, Yv = arrays["val"]          # captured before this validation's shuffle (7.3)
             shuffle_split("val")
             run_phase(ens, mon, Xv, Yv, False, LW, LL, LB, mse_sink=mon.mse_val if mon.rec_MSE else None)
+        if cartpole:
+            _run_cartpole_test(ens, mon, P, rngs, logs)
         report(phase="training", epoch=epoch + 1, epochs=epochs)
+    if cartpole:      # testing is only a closed-loop test; MSE_test stays empty (SPEC 7.2.4)
+        _run_cartpole_test(ens, mon, P, rngs, logs)
+        report(phase="testing", epoch=epochs, epochs=epochs)
+        return mon, arrays, logs
     shuffle_split("test")
     X, Y = arrays["test"]
     run_phase(ens, mon, X, Y, False, False, False, False, mse_sink=mon.mse_test if mon.rec_MSE else None)
     report(phase="testing", epoch=epochs, epochs=epochs)
-    return mon, arrays
+    return mon, arrays, None

@@ -9,7 +9,7 @@ from .init import RATE_TARGET_DEFAULT, apply_sps, draw_network
 from .compare import run_compare
 from .io import Network, final_state
 from .params import effective_rate_target
-from .protocol import TASKS, run_students, run_teacher, steps_per_sample
+from .protocol import TASKS, finish_logs, run_students, run_teacher, steps_per_sample
 from .signals import step_inputs
 
 
@@ -109,15 +109,22 @@ def _ensemble(nets, P, taur=None, rate_target=None):
 
 def simulate(P, task="fw_only", cont_models=None, progress=None, compare=None):
     """Run teacher and students; returns the list of saved Network objects (teacher first)."""
-    if P["input_signal"] != "step":
-        raise SetupError(f"input_signal: {P['input_signal']!r} is not available yet in this version "
-                         f"(only 'step')")
+    signal = P["input_signal"]
+    if signal == "genMNIST":
+        task = "fw_only_no_teacher"          # SPEC 5.1.2
     students, teacher, t_seed = build(P, task, cont_models)
     seeds = list(P["random_seed"])
     T = steps_per_sample(P)
     D = P["dataset_size"]
     IN = np.random.RandomState(t_seed if teacher is not None else seeds[0])
-    data = step_inputs(IN, D, T, P["layers"][0])
+    mnist_targets, extra = None, {}
+    if signal == "genMNIST":
+        data, mnist_targets, source = mnist_inputs(T, P.get("mnist_data_dir"))
+        extra["mnist_source"] = source
+    elif signal == "cartpole":
+        data = step_inputs(IN, D, T, P["layers"][0], low=-1.5, high=1.5)
+    else:
+        data = step_inputs(IN, D, T, P["layers"][0])
     rate_target = effective_rate_target(P)
     ens = _ensemble(students, P, taur=P.get("taur"), rate_target=rate_target)
     saved = []
@@ -125,12 +132,16 @@ def simulate(P, task="fw_only", cont_models=None, progress=None, compare=None):
     if teacher is not None:
         Pt = _teacher_params(P)
         tens = _ensemble([teacher], Pt, rate_target=RATE_TARGET_DEFAULT[teacher.kind])
-        targets, tmon = run_teacher(tens, data, Pt, rate_target)
-        saved.append(_saved(tens, 0, tmon, Pt, teacher=True,
-                            arrays={"input": data["train"], "input_validation": data["val"],
-                                    "input_testing": data["test"], "target": targets["train"],
-                                    "target_validation": targets["val"], "target_testing": targets["test"]}))
-    mon, arrays = run_students(ens, data, targets, P, task, progress=progress)
+        targets, tmon, tlogs = run_teacher(tens, data, Pt, rate_target)
+        arr = {"input": data["train"], "input_validation": data["val"], "input_testing": data["test"],
+               "target": targets["train"], "target_validation": targets["val"],
+               "target_testing": targets["test"]}
+        if tlogs is not None:
+            arr.update(finish_logs(tlogs, 0))
+        saved.append(_saved(tens, 0, tmon, Pt, teacher=True, arrays=arr))
+    if mnist_targets is not None:
+        targets = mnist_targets
+    mon, arrays, logs = run_students(ens, data, targets, P, task, progress=progress)
     students = []
     for s in range(ens.S):
         arr = {"input": arrays["train"][0][s], "input_validation": arrays["val"][0][s],
@@ -138,12 +149,29 @@ def simulate(P, task="fw_only", cont_models=None, progress=None, compare=None):
         if targets is not None:
             arr.update(target=arrays["train"][1][s], target_validation=arrays["val"][1][s],
                        target_testing=arrays["test"][1][s])
+        if logs is not None:
+            arr.update(finish_logs(logs, s))
         students.append(_saved(ens, s, mon, P, arrays=arr))
+        students[-1].__dict__.update(extra)
     if compare:
         if progress:
             progress(phase="comparing with backprop", epoch=P["epochs"], epochs=P["epochs"])
         compare_students(ens, students, P)
     return saved + students
+
+
+def mnist_inputs(T, data_dir=None):
+    """genMNIST (SPEC 6.3): one-hot label inputs and the first image of each digit as targets,
+    each held T steps; train = validation = test."""
+    from .mnist import MNISTError, load_digits
+    try:
+        labels, images, source = load_digits([data_dir] if data_dir else None)
+    except MNISTError as exc:
+        raise SetupError(f"input_signal genMNIST: {exc}") from exc
+    X = np.repeat(np.eye(10)[labels], T, axis=0)
+    Y = np.repeat(np.asarray(images, dtype=float), T, axis=0)
+    data = {split: X for split in ("train", "val", "test")}
+    return data, {split: Y for split in ("train", "val", "test")}, source
 
 
 def compare_students(ens, students, P):
@@ -185,6 +213,7 @@ def _saved(ens, s, mon, P, teacher=False, arrays=None):
         dt=P["dt"], Tpres=P["Tpres"], dataset_size=P["dataset_size"], settling_time=P["settling_time"],
         rec_per_steps=P["rec_per_steps"], epochs=1 if teacher else P["epochs"],
         input_signal=P["input_signal"], rate_target=ens.rate_target,
+        target_rescale_factor=P["target_rescale_factor"],
         gl=P["gl"], gbas=P["gbas"], gapi=P["gapi"], gden=P["gden"], gnI=P["gnI"], gntgt=P["gntgt"],
         eta_fw=copy.deepcopy(ens.eta_fw), eta_IP=list(ens.eta_IP), eta_PI=list(ens.eta_PI),
         fw_connection_mode=ens.fw_mode, bw_connection_mode=ens.bw_mode,

@@ -28,7 +28,7 @@ def small(case, **over):
 
 def run_group(P, students, data, targets):
     ens = Ensemble.from_inits(students, P, rate_target=effective_rate_target(P))
-    mon, arrays = run_students(ens, data, targets, P, "fw_only")
+    mon, arrays, _ = run_students(ens, data, targets, P, "fw_only")
     return ens, mon
 
 
@@ -51,7 +51,7 @@ def test_ensemble_equals_sequential(name):
     data = step_inputs(np.random.RandomState(t_seed), P["dataset_size"], steps_per_sample(P), P["layers"][0])
     Pt = _teacher_params(P)
     tens = Ensemble.from_inits([teacher], Pt, rate_target=RATE_TARGET_DEFAULT[teacher.kind])
-    targets, _ = run_teacher(tens, data, Pt, effective_rate_target(P))
+    targets, _, _ = run_teacher(tens, data, Pt, effective_rate_target(P))
     together, mon_all = run_group(P, copy.deepcopy(students), data, targets)
     for s, net in enumerate(students):
         alone, mon_one = run_group(P, [copy.deepcopy(net)], data, targets)
