@@ -183,3 +183,70 @@ def evaluate_on_cartpole_v1(policy, n_episodes=10, seed=0):
     finally:
         env.close()
     return float(np.mean(lengths)), lengths
+
+
+def circuit_policy(saved):
+    """A controller ``policy(obs) -> F`` from one saved, trained network (teacher or student) of
+    a cart-pole run: the observation is held as input for 4 network steps (no plasticity at all,
+    so evaluating never changes the circuit), then F = output rate x target_rescale_factor, as in
+    the published closed loop (SPEC 7.5)."""
+    from .closed_loop import STEPS_PER_ACTION
+    from .models import step
+    from .run import restore_ensemble
+
+    ens = restore_ensemble([saved])
+    rescale = saved.target_rescale_factor
+    out = ens.lay.out
+
+    def policy(obs):
+        x = np.asarray(obs, dtype=np.float64)[None, :]
+        for _ in range(STEPS_PER_ACTION):
+            step(ens, x, None, False, False, False)
+        return float(ens.rPb[0, out][0] * rescale)
+    return policy
+
+
+def evaluate_models(models, n_episodes=10, seed=0, log=print):
+    """CartPole-v1 mean episode length (and the published 200 s test on our environment) of every
+    network of a cart-pole model.pkl; returns a list of dict rows."""
+    from .closed_loop import reset_rng
+    rows = []
+    for m in models:
+        role = "teacher" if getattr(m, "is_teacher", False) else "student"
+        mean_len, _ = evaluate_on_cartpole_v1(circuit_policy(m), n_episodes=n_episodes, seed=seed)
+        test = published_cartpole_test(circuit_policy(m), dt=m.dt, rng=reset_rng(m.seed))
+        row = {"role": role, "seed": m.seed, "cartpole_v1_mean_length": mean_len,
+               "failures_per_200s": int(test["penalty_log"].sum())}
+        rows.append(row)
+        log(f"{role:8s} seed {m.seed:>7}: CartPole-v1 mean episode length {mean_len:6.1f} "
+            f"(of 500, {n_episodes} episodes); failures in a 200 s test on {ENV_ID}: "
+            f"{row['failures_per_200s']}")
+    return rows
+
+
+def main(argv=None):
+    """`python -m numpy_model.cartpole MODEL_PKL`: score a trained cart-pole run on Gymnasium."""
+    import argparse
+    import sys
+
+    from .io import LoadError, load_models
+    ap = argparse.ArgumentParser(prog="python -m numpy_model.cartpole", description=main.__doc__)
+    ap.add_argument("model_pkl", help="model.pkl of a run with input_signal cartpole")
+    ap.add_argument("--episodes", type=int, default=10, help="CartPole-v1 episodes per network")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the first CartPole-v1 episode")
+    args = ap.parse_args(argv)
+    try:
+        models = load_models(args.model_pkl)
+    except LoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if any(getattr(m, "input_signal", None) != "cartpole" for m in models):
+        print(f"error: {args.model_pkl}: not a cart-pole run (input_signal must be 'cartpole')",
+              file=sys.stderr)
+        return 2
+    evaluate_models(models, args.episodes, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -184,24 +184,38 @@ def compare_students(ens, students, P):
         m.state = ens.seed_state(s)
 
 
+def restore_ensemble(saved, P=None):
+    """Rebuild an ensemble from saved networks of one kind (students, or a teacher) and their
+    saved dynamic state, without simulating. P defaults to the params stored in the objects."""
+    if any(getattr(m, "state", None) is None for m in saved):
+        raise SetupError("the loaded model.pkl has no saved simulation state (written by an "
+                         "older version); rerun the simulation")
+    P = P if P is not None else saved[0].params
+    teacher = bool(getattr(saved[0], "is_teacher", False))
+    kind = saved[0].mc_model
+    nets = [draw_network(kind, P, m.seed, teacher=teacher,
+                         cartpole_teacher=teacher and P["input_signal"] == "cartpole") for m in saved]
+    if (teacher or P["init_in_SPS"]) and kind in ("sacramento2018", "dPC"):
+        for net in nets:
+            apply_sps(net, P)
+    ens = Ensemble.from_inits(nets, P, taur=None if teacher else P.get("taur"),
+                              rate_target=saved[0].rate_target)
+    ens.restore([m.state for m in saved])
+    for s, m in enumerate(saved):
+        ens.rngs[s] = m.rng
+    return ens
+
+
 def compare_loaded(models, P):
     """--compare BP on a loaded model.pkl: rebuild the students' ensemble from their saved
     state (no simulation) and compare; updates the student objects in place."""
     students = [m for m in models if not getattr(m, "is_teacher", False)]
     if not students:
         raise SetupError("--compare BP: the loaded file holds no students")
-    if any(getattr(m, "state", None) is None for m in students):
-        raise SetupError("--compare BP: the loaded model.pkl has no saved simulation state "
-                         "(written by an older version); rerun the simulation with --compare BP")
-    kind = students[0].mc_model
-    nets = [draw_network(kind, P, m.seed) for m in students]
-    if P["init_in_SPS"] and kind in ("sacramento2018", "dPC"):
-        for net in nets:
-            apply_sps(net, P)
-    ens = Ensemble.from_inits(nets, P, taur=P.get("taur"), rate_target=students[0].rate_target)
-    ens.restore([m.state for m in students])
-    for s, m in enumerate(students):
-        ens.rngs[s] = m.rng
+    try:
+        ens = restore_ensemble(students, P)
+    except SetupError as exc:
+        raise SetupError(f"--compare BP: {exc}") from exc
     compare_students(ens, students, P)
     return models
 

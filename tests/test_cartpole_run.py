@@ -87,3 +87,19 @@ def test_reset_generator_is_explicit_and_per_seed():
     a, b = reset_rng(1), reset_rng(1)
     assert np.array_equal(a.rand(4), b.rand(4))
     assert not np.array_equal(reset_rng(1).rand(4), reset_rng(2).rand(4))
+
+
+def test_trained_circuits_scored_on_gymnasium_cartpole_v1(run, tmp_path):
+    """The command `python -m numpy_model.cartpole model.pkl` scores teacher and students on
+    Gymnasium's CartPole-v1; the linear teacher circuit balances for the full 500 steps."""
+    from numpy_model.cartpole import evaluate_models, main
+    from numpy_model.io import save_models
+
+    P, models = run
+    rows = evaluate_models(models, n_episodes=2, log=lambda msg: None)
+    assert [r["role"] for r in rows] == ["teacher", "student", "student"]
+    assert rows[0]["cartpole_v1_mean_length"] == 500.0
+    assert all(1 <= r["cartpole_v1_mean_length"] <= 500 for r in rows)
+    save_models(str(tmp_path / "model.pkl"), models)
+    assert main([str(tmp_path / "model.pkl"), "--episodes", "1"]) == 0
+    assert main([str(tmp_path / "missing.pkl")]) == 2
