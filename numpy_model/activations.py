@@ -31,6 +31,8 @@ def phi(name, x, s=None, o=None, out=None):
         return np.tanh(x if s is None else x * s, out=out)
     elif name == "hard_sigmoid":
         y = np.maximum(0, np.minimum(1, x / 6 + 1 / 2), out=out if s is None else None)
+    elif name == "dms_tanh":   # the DMS script's output nonlinearity tanh((x - 0.5) 20), SPEC 7.7
+        return np.tanh((x - 0.5) * 20, out=out)
     else:
         raise ValueError(f"unknown activation {name!r}")
     return y if s is None else np.multiply(y, s, out=out)
@@ -43,7 +45,8 @@ def dphi(name, x):
     if name == "relu":
         return (x > 0).astype(float)
     if name == "soft_relu":
-        return 1 / (1 + np.exp(-10 * x))
+        with np.errstate(over="ignore"):      # exp overflow -> inf -> derivative 0, exactly
+            return 1 / (1 + np.exp(-10 * x))
     if name == "logistic":
         sig = 1 / (1 + np.exp(-x))
         return sig * (1 - sig)
@@ -63,9 +66,11 @@ class Population:
     everywhere (then they are skipped; (x - 0) * 1 == x in IEEE arithmetic, so this is exact).
     """
 
-    def __init__(self, names, sizes, slope=None, offset=None):
-        """names/sizes per layer; slope/offset: per-unit arrays of shape (S, n) or None."""
+    def __init__(self, names, sizes, slope=None, offset=None, d_names=None):
+        """names/sizes per layer; slope/offset: per-unit arrays of shape (S, n) or None;
+        d_names: the derivative used per layer, if not that of `names` (DMS quirk, SPEC 7.7)."""
         self.names = list(names)
+        self.d_names = list(d_names) if d_names is not None else None
         self.sizes = list(sizes)
         self.runs = []  # (name, start, stop): consecutive layers sharing an activation
         start = 0
@@ -93,6 +98,8 @@ class Population:
     def d(self, x, y=None):
         """Nominal phi'(x). If `y` is phi(x) itself (same x, no slope/offset) the tanh derivative
         reuses it: 1 - tanh(x)**2 is then computed from identical bits."""
+        if self.d_names is not None:
+            return Population(self.d_names, self.sizes).d(x)
         if len(self.runs) == 1:
             name = self.runs[0][0]
             if name == "tanh" and y is not None and self.slope is None and self.offset is None:
