@@ -195,6 +195,7 @@ class Ensemble:
         self.B = None
         self.N_B = None
         self.B_mask = None
+        self.B_fresh = False       # B outside the BP gather not yet reset to N_B
         self.gtW_out = None
         if kind == "errormc":
             self._build_errormc(inits)
@@ -246,6 +247,7 @@ class Ensemble:
         else:
             raise KeyError(name)
         self.gtW_out = None
+        self.B_fresh = False
 
     def _full(self, mask):
         """A per-block rate mask repeated over seeds (multiplying without broadcasting is faster)."""
@@ -364,7 +366,10 @@ class Ensemble:
         r, c = dst // cols, dst % cols
         sr, sc = src // self.lay.N, src % self.lay.N
         self.B_mask = None
-        if np.array_equal(sr, c) and np.array_equal(sc, self.lay.n0 + r) and \
+        # the masked transposed view reads every entry of B (strided): right for small or dense
+        # B; for a large, sparsely populated B (big layered nets) the gather is much cheaper
+        dense = rows * cols <= 4096 or len(dst) > 0.3 * rows * cols
+        if dense and np.array_equal(sr, c) and np.array_equal(sc, self.lay.n0 + r) and \
                 rows <= self.lay.NP and cols <= self.lay.NP:
             mask = np.zeros((rows, cols))
             mask[r, c] = 1.0
@@ -467,6 +472,7 @@ class Ensemble:
             else:
                 setattr(self, name, stacked)
         self.gtW_out = None
+        self.B_fresh = False
 
     def _placeholder(self, attr, name):
         blocks = getattr(self, attr)

@@ -47,7 +47,9 @@ def _refresh_B(ens):
         ens.B += ens.N_B
     else:
         S = ens.S
-        np.copyto(ens.B, ens.N_B)
+        if not ens.B_fresh:           # entries outside the gather only ever need N_B once
+            np.copyto(ens.B, ens.N_B)
+            ens.B_fresh = True
         ens.B.reshape(S, -1)[:, ens.g_dst] = ens.N_B_dst + ens.WPP.reshape(S, -1)[:, ens.g_src]
 
 
