@@ -15,6 +15,11 @@ ensemble.
 import argparse
 import os
 import sys
+
+# One BLAS thread per simulation unless the user asks otherwise: the ensemble's many small
+# products are slower with threads, and sweeps run one simulation per core.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 import time
 
 import numpy as np
