@@ -10,6 +10,8 @@ from .params import ParamsError, load_params
 from .protocol import TASKS
 
 EXIT_BAD_INPUT = 2
+EXIT_PREEMPTED = 3     # stopped by SIGTERM/SIGINT after writing a checkpoint
+EXIT_DIVERGED = 4      # finished, but some seeds diverged (all seeds saved)
 
 
 def parser():
@@ -27,6 +29,11 @@ def parser():
     ap.add_argument("--cont", metavar="MODEL_PKL", default=None,
                     help="initialise teacher and students with the weights of a saved model.pkl")
     ap.add_argument("--no-plots", action="store_true", help="do not write the PNG figures (e.g. in sweeps)")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue from the checkpoint next to params.json (an error if there is "
+                         "none; without this flag a matching checkpoint is resumed automatically)")
+    ap.add_argument("--fresh", action="store_true",
+                    help="ignore and delete existing checkpoints and start from the beginning")
     ap.add_argument("--quiet", action="store_true", help="no progress messages")
     return ap
 
@@ -36,14 +43,10 @@ def _fail(message):
     return EXIT_BAD_INPUT
 
 
-def _progress_printer(quiet):
-    if quiet:
-        return None
-    start = time.time()
-
-    def report(phase, epoch, epochs):
-        print(f"[{time.time() - start:7.1f}s] {phase}: epoch {epoch}/{epochs}", file=sys.stderr, flush=True)
-    return report
+def _progress_printer(quiet, seeds=None):
+    """Progress bar on a terminal, periodic log lines otherwise, nothing with --quiet."""
+    from .progress import make_progress
+    return make_progress(quiet=quiet, seeds=seeds)
 
 
 def summary(models):
@@ -65,7 +68,8 @@ def summary(models):
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    from .run import SetupError, compare_loaded, simulate  # noqa: WPS433 - keep `--help` fast
+    from .run import (Checkpointer, Diverged, Preempted, SetupError, compare_loaded,  # noqa: WPS433
+                      simulate)
 
     out_dir = os.path.dirname(os.path.abspath(args.params))
     out_pkl = os.path.join(out_dir, "model.pkl")
@@ -82,11 +86,39 @@ def main(argv=None):
                 compare_loaded(models, P)
         else:
             cont = load_models(args.cont) if args.cont else None
-            models = simulate(P, task=task, cont_models=cont, compare=args.compare,
-                              progress=_progress_printer(args.quiet))
+            ckpt = Checkpointer(out_dir, P, task, args.compare)
+            resume = None
+            if args.fresh:
+                ckpt.clear()
+            elif args.resume or ckpt.exists():
+                resume = ckpt.load()
+                if resume is None and args.resume:
+                    return _fail(f"--resume: no checkpoint of this run in {out_dir} (a checkpoint "
+                                 f"is only used with the same params, task and --compare)")
+                if resume is not None and not args.quiet:
+                    print(f"resuming from {ckpt.path} (after epoch {resume['run'].next_epoch}); "
+                          f"use --fresh to start over", file=sys.stderr)
+            restore = _install_stop_handlers(ckpt)
+            try:
+                models = simulate(P, task=task, cont_models=cont, compare=args.compare,
+                                  progress=_progress_printer(args.quiet, seeds=len(P["random_seed"])),
+                                  checkpointer=ckpt, resume=resume)
+            finally:
+                restore()
     except (LoadError, SetupError) as exc:
         return _fail(str(exc))
+    except Preempted as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
+        return EXIT_PREEMPTED
+    except Diverged as exc:
+        models, diverged = exc.models, exc.messages
+    else:
+        diverged = []
     save_models(out_pkl, models)       # saved before plotting: a plotting failure loses nothing
+    if not args.load:
+        ckpt.clear()                   # the run is complete: model.pkl replaces the checkpoints
+    from .export import export_npz     # arrays only, loads with allow_pickle=False
+    export_npz(models, os.path.join(out_dir, "results.npz"))
     if not args.quiet:
         print(summary(models), file=sys.stderr)
         print(f"saved {len(models)} networks to {out_pkl}", file=sys.stderr)
@@ -95,7 +127,29 @@ def main(argv=None):
         paths = plot_run(models, out_dir, log=lambda msg: print(msg, file=sys.stderr))
         if not args.quiet:
             print(f"wrote {len(paths)} figures to {out_dir}", file=sys.stderr)
+    if diverged:
+        for msg in diverged:
+            print(f"error: {msg}", file=sys.stderr)
+        print(f"error: {len(diverged)} of {len(P['random_seed'])} seeds diverged; every seed was "
+              f"saved (the diverged ones carry the attribute `diverged`)", file=sys.stderr)
+        return EXIT_DIVERGED
     return 0
+
+
+def _install_stop_handlers(ckpt):
+    """SIGTERM (sent by Slurm before it kills a job) and SIGINT ask the run to write a checkpoint
+    at the next epoch boundary and stop; returns a function restoring the previous handlers."""
+    import signal
+
+    def handler(signum, frame):
+        if ckpt.stop_requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt       # a second Ctrl-C stops at once
+        ckpt.stop_requested = True
+        print(f"\n{signal.Signals(signum).name}: writing a checkpoint at the end of this epoch, "
+              f"then stopping", file=sys.stderr, flush=True)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    return lambda: [signal.signal(sig, h) for sig, h in previous.items()]
 
 
 if __name__ == "__main__":

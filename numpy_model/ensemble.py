@@ -153,6 +153,13 @@ class Ensemble:
             return self.r_full[:, lay.n0:lay.n0 + lay.NPh].copy()
         return np.zeros_like(self.uI)
 
+    def __setstate__(self, state):
+        """After unpickling (checkpoints), re-link errormc's BII and BPI as views of BB."""
+        self.__dict__.update(state)
+        if "BB" in state:
+            NE = self.lay.NI
+            self.B, self.BPI = self.BB[:, :NE], self.BB[:, NE:]
+
     # views of the combined voltage buffers (valid until the next step swaps them)
     @property
     def uP(self):

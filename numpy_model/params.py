@@ -417,6 +417,10 @@ _k("output", "str", None, "Never read (output path note of the published files).
 # --- recording -------------------------------------------------------------------------------------
 G = "recording"
 _k("rec_per_steps", "int", 1, "Record every rec_per_steps simulated steps.", minimum=1, group=G)
+_k("checkpoint_every", "int", 0,
+   "Write a checkpoint (next to params.json; the run resumes from it) every N epochs; 0 = every "
+   "10 minutes of wall time. Also written on SIGTERM/SIGINT at the next epoch boundary.",
+   minimum=0, group=G)
 _k("rec_rate_MSE", "bool", None,
    "MSE definition (SPEC 8.3): true = rates, false = voltages (refused if the rate target is on); "
    "absent = follow the rate target.", nullable=True, group=G)

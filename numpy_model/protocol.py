@@ -47,20 +47,62 @@ class Progress:
             self.callback(**info)
 
 
-def run_phase(ens, mon, X, Y, nudge, LW, LL, LB, mse_sink=None, capture=None, capture_rate=True):
+DIVERGENCE_LIMIT = 1e6      # |voltage| or |weight| beyond this counts as runaway
+CHECK_EVERY = 50            # steps between divergence checks
+
+
+class DivergenceWatch:
+    """Flags seeds whose voltages or forward weights become NaN/inf or run away. The other seeds
+    are unaffected (seeds never mix), so the run continues and saves them all."""
+
+    def __init__(self, seeds):
+        self.seeds = list(seeds)
+        self.found = {}         # seed index -> description
+        self.where = ("settling", 0)
+        self.step = 0
+
+    def check(self, ens):
+        bad = {}
+        for var, arr in (("voltages", ens.u), ("forward weights WPP", ens.WPP)):
+            flat = arr.reshape(ens.S, -1)
+            with np.errstate(invalid="ignore"):
+                nonfinite = ~np.isfinite(flat).all(axis=1)
+                runaway = np.nanmax(np.abs(np.where(np.isfinite(flat), flat, 0)), axis=1) > DIVERGENCE_LIMIT
+            for s in np.flatnonzero(nonfinite | runaway):
+                what = f"{var} {'not finite' if nonfinite[s] else 'beyond 1e6 (runaway)'}"
+                bad[int(s)] = f"{bad[int(s)]}, {what}" if int(s) in bad else what
+        for s, what in bad.items():
+            if s not in self.found:
+                phase, epoch = self.where
+                self.found[s] = (f"seed {self.seeds[s]} diverged: {what} in epoch {epoch} ({phase}), "
+                                 f"detected at step {self.step} of the run")
+
+    @property
+    def messages(self):
+        return [self.found[s] for s in sorted(self.found)]
+
+
+def run_phase(ens, mon, X, Y, nudge, LW, LL, LB, mse_sink=None, capture=None, capture_rate=True,
+              watch=None):
     """Run len(X[0]) steps. X: (S, n, n0); Y: (S, n, n_out) or None.
     nudge: the target enters the dynamics; otherwise it is only used for the MSE.
-    capture: a list receiving the output (rate or voltage) *before* every step (teacher)."""
+    capture: a list receiving the output (rate or voltage) *before* every step (teacher).
+    watch: a DivergenceWatch checked every CHECK_EVERY steps."""
     n = X.shape[1]
-    for t in range(n):
-        x = X[:, t]
-        y = None if Y is None else Y[:, t]
-        if capture is not None:
-            capture.append((ens.output_rate() if capture_rate else ens.output_voltage())[0].copy())
-        step(ens, x, y if nudge else None, LW, LL, LB)
-        if mse_sink is not None and y is not None:
-            mse_sink.append(mse(ens, y, mon.rate_target, mon.rec_rate_MSE))
-        mon.tick(ens, x, y)
+    with np.errstate(invalid="ignore", over="ignore"):   # a diverging seed is reported by `watch`
+        for t in range(n):
+            x = X[:, t]
+            y = None if Y is None else Y[:, t]
+            if capture is not None:
+                capture.append((ens.output_rate() if capture_rate else ens.output_voltage())[0].copy())
+            step(ens, x, y if nudge else None, LW, LL, LB)
+            if mse_sink is not None and y is not None:
+                mse_sink.append(mse(ens, y, mon.rate_target, mon.rec_rate_MSE))
+            mon.tick(ens, x, y)
+            if watch is not None:
+                watch.step += 1
+                if watch.step % CHECK_EVERY == 0:
+                    watch.check(ens)
 
 
 def make_monitor(ens, P, total_steps, teacher=False, rate_target=True):
@@ -124,63 +166,89 @@ def run_teacher(teacher, data, P, rate_target):
     return targets, mon, logs
 
 
-def run_students(ens, data, targets, P, task, progress=None):
-    """Per-student protocol (SPEC 7.2), all seeds at once. Returns (monitor, final arrays,
-    cart-pole logs or None)."""
-    LW, LL, LB, _ = TASKS[task]
-    S = ens.S
-    T = steps_per_sample(P)
-    n_settle = settling_steps(P)
-    epochs = P["epochs"]
-    val_epochs = set(validation_epochs(epochs))
-    delay = len(ens.layers) - 1
-    DT = data["train"].shape[0]
-    cartpole = P["input_signal"] == "cartpole"
-    shuffled = P["input_signal"] in ("step", "cartpole")      # genMNIST is never shuffled (6.5)
-    total = n_settle + epochs * DT + len(val_epochs) * DT + DT
-    if cartpole:
-        total += (epochs + 1) * int(200 / P["dt"]) * 4
-        logs = _cartpole_logs(S)
-        rngs = [reset_rng(s) for s in ens.seeds]
-    mon = make_monitor(ens, P, total, rate_target=ens.rate_target)
-    arrays = {}
-    for split in ("train", "val", "test"):
-        arrays[split] = [np.repeat(data[split][None], S, axis=0),
-                         None if targets is None else np.repeat(targets[split][None], S, axis=0)]
+class StudentRun:
+    """Everything the per-student protocol needs to continue: the ensemble, monitor, current
+    (shuffled) arrays, cart-pole logs and generators, divergence watch, and the position
+    (`next_epoch`: -1 before settling). Pickled whole into checkpoints."""
 
-    def shuffle_split(split):
-        if not shuffled:
+    def __init__(self, ens, data, targets, P, task):
+        S = ens.S
+        epochs = P["epochs"]
+        n_settle = settling_steps(P)
+        DT = data["train"].shape[0]
+        self.ens, self.P, self.task = ens, P, task
+        self.cartpole = P["input_signal"] == "cartpole"
+        total = n_settle + epochs * DT + len(validation_epochs(epochs)) * DT + DT
+        self.logs = self.rngs = None
+        if self.cartpole:
+            total += (epochs + 1) * int(200 / P["dt"]) * 4
+            self.logs = _cartpole_logs(S)
+            self.rngs = [reset_rng(s) for s in ens.seeds]
+        self.mon = make_monitor(ens, P, total, rate_target=ens.rate_target)
+        self.arrays = {split: [np.repeat(data[split][None], S, axis=0),
+                               None if targets is None else np.repeat(targets[split][None], S, axis=0)]
+                       for split in ("train", "val", "test")}
+        self.watch = DivergenceWatch(ens.seeds)
+        self.next_epoch = -1
+
+    def shuffle_split(self, split):
+        """Per-seed shuffle with target delay (SPEC 6.5); genMNIST is never shuffled."""
+        if self.P["input_signal"] not in ("step", "cartpole"):
             return
-        X, Y = arrays[split]
+        ens = self.ens
+        T, delay = steps_per_sample(self.P), len(ens.layers) - 1
+        X, Y = self.arrays[split]
         Xn = np.empty_like(X)
         Yn = None if Y is None else np.empty_like(Y)
-        for s in range(S):
+        for s in range(ens.S):
             xs, ys = shuffle(X[s], None if Y is None else Y[s], ens.rngs[s], T, delay)
             Xn[s] = xs
             if Y is not None:
                 Yn[s] = ys
-        arrays[split] = [Xn, Yn]
+        self.arrays[split] = [Xn, Yn]
 
+
+def run_students(ens, data, targets, P, task, progress=None, run=None, checkpoint=None):
+    """Per-student protocol (SPEC 7.2), all seeds at once, resumable: pass a StudentRun from a
+    checkpoint as `run`; `checkpoint(run)` is called after every epoch. Returns the StudentRun."""
+    run = run or StudentRun(ens, data, targets, P, task)
+    ens, mon, watch = run.ens, run.mon, run.watch
+    LW, LL, LB, _ = TASKS[task]
+    epochs = P["epochs"]
+    val_epochs = set(validation_epochs(epochs))
     report = progress or (lambda **kw: None)
-    report(phase="settling", epoch=0, epochs=epochs)
-    run_phase(ens, mon, arrays["train"][0][:, :n_settle], None, False, False, False, False)
-    for epoch in range(epochs):
-        shuffle_split("train")
-        X, Y = arrays["train"]
-        run_phase(ens, mon, X, Y, True, LW, LL, LB)
+    if run.next_epoch < 0:
+        report(phase="settling", epoch=0, epochs=epochs)
+        watch.where = ("settling", 0)
+        run_phase(ens, mon, run.arrays["train"][0][:, :settling_steps(P)], None, False, False, False,
+                  False, watch=watch)
+        run.next_epoch = 0
+    for epoch in range(run.next_epoch, epochs):
+        watch.where = ("training", epoch)
+        run.shuffle_split("train")
+        X, Y = run.arrays["train"]
+        run_phase(ens, mon, X, Y, True, LW, LL, LB, watch=watch)
         if epoch in val_epochs:
-            Xv, Yv = arrays["val"]          # captured before this validation's shuffle (7.3)
-            shuffle_split("val")
-            run_phase(ens, mon, Xv, Yv, False, LW, LL, LB, mse_sink=mon.mse_val if mon.rec_MSE else None)
-        if cartpole:
-            _run_cartpole_test(ens, mon, P, rngs, logs)
+            watch.where = ("validation", epoch)
+            Xv, Yv = run.arrays["val"]          # captured before this validation's shuffle (7.3)
+            run.shuffle_split("val")
+            run_phase(ens, mon, Xv, Yv, False, LW, LL, LB,
+                      mse_sink=mon.mse_val if mon.rec_MSE else None, watch=watch)
+        if run.cartpole:
+            _run_cartpole_test(ens, mon, P, run.rngs, run.logs)
+        watch.check(ens)
+        run.next_epoch = epoch + 1
         report(phase="training", epoch=epoch + 1, epochs=epochs)
-    if cartpole:      # testing is only a closed-loop test; MSE_test stays empty (SPEC 7.2.4)
-        _run_cartpole_test(ens, mon, P, rngs, logs)
-        report(phase="testing", epoch=epochs, epochs=epochs)
-        return mon, arrays, logs
-    shuffle_split("test")
-    X, Y = arrays["test"]
-    run_phase(ens, mon, X, Y, False, False, False, False, mse_sink=mon.mse_test if mon.rec_MSE else None)
+        if checkpoint is not None:
+            checkpoint(run)
+    watch.where = ("testing", epochs)
+    if run.cartpole:      # testing is only a closed-loop test; MSE_test stays empty (SPEC 7.2.4)
+        _run_cartpole_test(ens, mon, P, run.rngs, run.logs)
+    else:
+        run.shuffle_split("test")
+        X, Y = run.arrays["test"]
+        run_phase(ens, mon, X, Y, False, False, False, False,
+                  mse_sink=mon.mse_test if mon.rec_MSE else None, watch=watch)
+    watch.check(ens)
     report(phase="testing", epoch=epochs, epochs=epochs)
-    return mon, arrays, None
+    return run

@@ -1,13 +1,19 @@
 """Build teacher and student ensembles from params and run the protocol (SPEC 5.1, 7)."""
 import copy
+import hashlib
+import json
+import os
+import time
 import warnings
+
+import dill
 
 import numpy as np
 
 from .ensemble import Ensemble
 from .init import RATE_TARGET_DEFAULT, apply_sps, draw_network
 from .compare import run_compare
-from .io import Network, final_state
+from .io import Network, atomic_write_bytes, final_state
 from .params import effective_rate_target
 from .protocol import TASKS, finish_logs, run_students, run_teacher, steps_per_sample
 from .signals import step_inputs
@@ -107,11 +113,144 @@ def _ensemble(nets, P, taur=None, rate_target=None):
     return Ensemble.from_inits(nets, P, taur=taur, rate_target=rate_target)
 
 
-def simulate(P, task="fw_only", cont_models=None, progress=None, compare=None):
-    """Run teacher and students; returns the list of saved Network objects (teacher first)."""
+class Preempted(Exception):
+    """Raised after a checkpoint was written because SIGTERM/SIGINT asked the run to stop."""
+
+
+class Checkpointer:
+    """Checkpoints of a run next to its params file (SPEC-independent; issue: long runs).
+
+    Every `checkpoint_every` epochs (0: every 10 minutes of wall time) and when a stop was
+    requested (signal), the complete state (teacher output, students' ensemble with every random
+    generator, recorded series, protocol position) is written atomically to checkpoint.pkl; the
+    previous one is kept as checkpoint.prev.pkl. A run started with the same params resumes
+    from it and gives the same numbers as an uninterrupted run."""
+
+    NAME, PREV = "checkpoint.pkl", "checkpoint.prev.pkl"
+
+    def __init__(self, directory, P, task, compare, every=None):
+        self.dir = directory
+        self.key = run_key(P, task, compare)
+        self.every = P.get("checkpoint_every", 0) if every is None else every
+        self.last = time.time()
+        self.stop_requested = False
+        self.head = None       # teacher part, set before the students run
+
+    @property
+    def path(self):
+        return os.path.join(self.dir, self.NAME)
+
+    def due(self, run):
+        if self.stop_requested:
+            return True
+        if self.every > 0:
+            return run.next_epoch % self.every == 0
+        return time.time() - self.last >= 600
+
+    def __call__(self, run):
+        if run.next_epoch >= run.P["epochs"] and not self.stop_requested:
+            return               # the run is about to finish: nothing to resume
+        if self.due(run):
+            self.write(run)
+        if self.stop_requested:
+            raise Preempted(f"stopped by a signal after epoch {run.next_epoch}; checkpoint written to "
+                            f"{self.path}; run the same command again to resume")
+
+    def write(self, run):
+        blob = dill.dumps({"version": 1, "key": self.key, "head": self.head, "run": run}, protocol=4)
+        if os.path.exists(self.path):
+            os.replace(self.path, os.path.join(self.dir, self.PREV))
+        atomic_write_bytes(self.path, blob)
+        self.last = time.time()
+
+    def load(self):
+        """The newest readable checkpoint for this run, or None."""
+        for name in (self.NAME, self.PREV):
+            path = os.path.join(self.dir, name)
+            if not os.path.isfile(path):
+                continue
+            try:
+                with open(path, "rb") as fh:
+                    blob = dill.load(fh)
+            except Exception:  # noqa: BLE001 - a damaged checkpoint: try the previous one
+                continue
+            if blob.get("key") == self.key:
+                return blob
+        return None
+
+    def exists(self):
+        return any(os.path.isfile(os.path.join(self.dir, n)) for n in (self.NAME, self.PREV))
+
+    def clear(self):
+        for name in (self.NAME, self.PREV):
+            path = os.path.join(self.dir, name)
+            if os.path.exists(path):
+                os.unlink(path)
+
+
+def run_key(P, task, compare):
+    """Identity of a run for resuming: params (without comments), task and comparison."""
+    body = json.dumps({"params": {k: v for k, v in P.items() if not k.startswith("_")},
+                       "task": task, "compare": compare}, sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def simulate(P, task="fw_only", cont_models=None, progress=None, compare=None, checkpointer=None,
+             resume=None):
+    """Run teacher and students; returns the list of saved Network objects (teacher first).
+    With a Checkpointer the students' run is checkpointed; `resume` is a loaded checkpoint."""
     signal = P["input_signal"]
     if signal == "genMNIST":
         task = "fw_only_no_teacher"          # SPEC 5.1.2
+    if resume is not None:
+        head, run = resume["head"], resume["run"]
+    else:
+        head, run = _head(P, task, cont_models), None
+    if checkpointer is not None:
+        checkpointer.head = head
+    data, targets, extra, saved, ens = head["data"], head["targets"], head["extra"], head["saved"], head["ens"]
+    run = run_students(ens, data, targets, P, task, progress=progress, run=run, checkpoint=checkpointer)
+    ens, mon, arrays, logs = run.ens, run.mon, run.arrays, run.logs
+    students = []
+    for s in range(ens.S):
+        arr = {"input": arrays["train"][0][s], "input_validation": arrays["val"][0][s],
+               "input_testing": arrays["test"][0][s]}
+        if targets is not None:
+            arr.update(target=arrays["train"][1][s], target_validation=arrays["val"][1][s],
+                       target_testing=arrays["test"][1][s])
+        if logs is not None:
+            arr.update(finish_logs(logs, s))
+        students.append(_saved(ens, s, mon, P, arrays=arr))
+        students[-1].__dict__.update(extra)
+        if s in run.watch.found:
+            students[-1].diverged = run.watch.found[s]
+    if compare:
+        if progress:
+            progress(phase="comparing with backprop", epoch=P["epochs"], epochs=P["epochs"])
+        healthy = [m for m in students if getattr(m, "diverged", None) is None]
+        if healthy and len(healthy) == len(students):
+            compare_students(ens, students, P)
+        elif healthy:
+            warnings.warn("--compare BP skipped: some seeds diverged")
+    models = saved + students
+    if run.watch.found:
+        raise Diverged(models, run.watch.messages)
+    return models
+
+
+class Diverged(Exception):
+    """Some seeds diverged; `models` holds every network (the diverged ones marked)."""
+
+    def __init__(self, models, messages):
+        super().__init__("; ".join(messages))
+        self.models = models
+        self.messages = messages
+
+
+def _head(P, task, cont_models):
+    """Build the networks, the input signal and run the teacher: the part of a run before the
+    students' protocol (kept in checkpoints)."""
+    signal = P["input_signal"]
     students, teacher, t_seed = build(P, task, cont_models)
     seeds = list(P["random_seed"])
     T = steps_per_sample(P)
@@ -141,23 +280,7 @@ def simulate(P, task="fw_only", cont_models=None, progress=None, compare=None):
         saved.append(_saved(tens, 0, tmon, Pt, teacher=True, arrays=arr))
     if mnist_targets is not None:
         targets = mnist_targets
-    mon, arrays, logs = run_students(ens, data, targets, P, task, progress=progress)
-    students = []
-    for s in range(ens.S):
-        arr = {"input": arrays["train"][0][s], "input_validation": arrays["val"][0][s],
-               "input_testing": arrays["test"][0][s]}
-        if targets is not None:
-            arr.update(target=arrays["train"][1][s], target_validation=arrays["val"][1][s],
-                       target_testing=arrays["test"][1][s])
-        if logs is not None:
-            arr.update(finish_logs(logs, s))
-        students.append(_saved(ens, s, mon, P, arrays=arr))
-        students[-1].__dict__.update(extra)
-    if compare:
-        if progress:
-            progress(phase="comparing with backprop", epoch=P["epochs"], epochs=P["epochs"])
-        compare_students(ens, students, P)
-    return saved + students
+    return {"data": data, "targets": targets, "extra": extra, "saved": saved, "ens": ens}
 
 
 def mnist_inputs(T, data_dir=None):

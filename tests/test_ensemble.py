@@ -28,8 +28,8 @@ def small(case, **over):
 
 def run_group(P, students, data, targets):
     ens = Ensemble.from_inits(students, P, rate_target=effective_rate_target(P))
-    mon, arrays, _ = run_students(ens, data, targets, P, "fw_only")
-    return ens, mon
+    run = run_students(ens, data, targets, P, "fw_only")
+    return ens, run.mon
 
 
 CASES = {

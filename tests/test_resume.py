@@ -1,0 +1,122 @@
+"""Long runs that survive: checkpoints with exact resume after SIGKILL/SIGTERM, divergence."""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import dill
+import numpy as np
+import pytest
+
+from conftest import GOLDEN, ROOT, run_cli
+
+
+def params(tmp_path, **over):
+    with open(os.path.join(GOLDEN, "sac_8421", "params.json")) as fh:
+        p = json.load(fh)
+    p.update(dict(random_seed=[3, 4], dataset_size=10, epochs=30, settling_time=0.1, rec_per_steps=50,
+                  checkpoint_every=1))
+    p.update(over)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "params.json").write_text(json.dumps(p))
+    return tmp_path / "params.json"
+
+
+def load(path):
+    with open(path, "rb") as fh:
+        return dill.load(fh)
+
+
+def assert_same(a, b, where="model"):
+    """Recursive bit-for-bit equality of saved objects."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=where)
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            assert_same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, np.random.RandomState):
+        sa, sb = a.get_state(), b.get_state()
+        assert sa[0] == sb[0] and np.array_equal(sa[1], sb[1]) and sa[2:] == sb[2:], where
+    elif hasattr(a, "__dict__") and not isinstance(a, type):
+        assert_same(vars(a), vars(b), where)
+    else:
+        assert a == b or (a != a and b != b), f"{where}: {a!r} != {b!r}"
+
+
+def start(path):
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    return subprocess.Popen([sys.executable, os.path.join(ROOT, "runner.py"), "--params", str(path),
+                             "--quiet", "--no-plots"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_sigkill_at_random_points_then_resume_is_bit_identical(tmp_path):
+    ref = params(tmp_path / "ref")
+    assert run_cli("--params", str(ref), "--quiet").returncode == 0
+    expected = load(tmp_path / "ref" / "model.pkl")
+    path = params(tmp_path / "killed")
+    rng = random.Random(1)
+    kills = 0
+    for _ in range(12):
+        proc = start(path)
+        time.sleep(rng.uniform(0.8, 2.5))
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+    assert kills >= 2
+    run = run_cli("--params", str(path), "--quiet")      # resumes automatically, then finishes
+    assert run.returncode == 0, run.stderr
+    assert_same(load(tmp_path / "killed" / "model.pkl"), expected)
+    assert not (tmp_path / "killed" / "checkpoint.pkl").exists()     # cleaned up when done
+
+
+def test_sigterm_writes_checkpoint_and_stops_then_resume(tmp_path):
+    ref = params(tmp_path / "ref", epochs=60)
+    assert run_cli("--params", str(ref), "--quiet").returncode == 0
+    path = params(tmp_path / "term", epochs=60)
+    proc = start(path)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, err
+    assert "checkpoint" in err and (tmp_path / "term" / "checkpoint.pkl").exists()
+    assert not (tmp_path / "term" / "model.pkl").exists()
+    run = run_cli("--params", str(path), "--resume", "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert_same(load(tmp_path / "term" / "model.pkl"), load(tmp_path / "ref" / "model.pkl"))
+
+
+def test_resume_without_checkpoint_and_fresh(tmp_path):
+    path = params(tmp_path, epochs=2)
+    run = run_cli("--params", str(path), "--resume", "--quiet")
+    assert run.returncode == 2 and "no checkpoint" in run.stderr
+    assert run_cli("--params", str(path), "--fresh", "--quiet").returncode == 0
+
+
+def test_one_seed_diverges_others_saved(tmp_path):
+    path = params(tmp_path / "a", epochs=2, random_seed=[3, 4, 5])
+    assert run_cli("--params", str(path), "--quiet").returncode == 0
+    models = load(tmp_path / "a" / "model.pkl")
+    models[2].WPP[0][0, 0] = np.nan           # student with seed 4
+    with open(tmp_path / "bad.pkl", "wb") as fh:
+        dill.dump(models, fh)
+    run = run_cli("--params", str(path), "--cont", str(tmp_path / "bad.pkl"), "--quiet")
+    assert run.returncode == 4
+    assert "seed 4 diverged" in run.stderr and "forward weights" in run.stderr and "epoch 0" in run.stderr
+    assert "Traceback" not in run.stderr
+    saved = load(tmp_path / "a" / "model.pkl")
+    assert [m.seed for m in saved[1:]] == [3, 4, 5]
+    assert saved[2].diverged.startswith("seed 4 diverged")
+    for m in (saved[1], saved[3]):
+        assert getattr(m, "diverged", None) is None
+        assert np.isfinite(m.WPP[0]).all() and np.isfinite(m.MSE_test_time_series).all()
