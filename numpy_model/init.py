@@ -144,6 +144,16 @@ def draw_network(kind, params, seed, teacher=False, cartpole_teacher=False):
         if P.get("activation_offset_std") is not None:
             offset = [np.repeat(offset[k], layers[k + 1]) + G.normal(0, P["activation_offset_std"], layers[k + 1])
                       for k in range(L - 1)]
+    if not teacher and kind == "errormc":
+        # extension (Fig 5 "error unit noise"; the published code has no such option): per-neuron
+        # noise on the error units' slope/offset, drawn after all published draws on G
+        sizes = error_layers[1:]
+        if P.get("error_activation_slope_std") is not None:
+            error_slope = [np.repeat(error_slope[k], sizes[k]) + G.normal(0, P["error_activation_slope_std"], sizes[k])
+                           for k in range(L - 1)]
+        if P.get("error_activation_offset_std") is not None:
+            error_offset = [np.repeat(error_offset[k], sizes[k]) + G.normal(0, P["error_activation_offset_std"], sizes[k])
+                            for k in range(L - 1)]
     error_activation = _as_list(P["error_activation"], L - 1) if kind == "errormc" else None
     if cartpole_teacher and kind == "errormc":
         error_activation = ["linear"] * (L - 1)

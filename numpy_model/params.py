@@ -465,7 +465,7 @@ del _K, G
 # Per-neuron activation noise on the error units (new keys). Until the model applies them, validate()
 # refuses them for errormc instead of running silently without noise: set this to True when wired in.
 ERROR_UNIT_NOISE_KEYS = ("error_activation_slope_std", "error_activation_offset_std")
-ERROR_UNIT_NOISE_SIMULATED = False
+ERROR_UNIT_NOISE_SIMULATED = True
 
 PAL_ONLY_REC_FLAGS = ("rec_rP_breve_HI", "rec_vapi_noise", "rec_noise", "rec_epsilon", "rec_epsilon_LO")
 

@@ -564,3 +564,26 @@ def test_rep_and_error_lookahead_switches():
     _np.testing.assert_array_equal(ens.rIb[:, :4], phi("tanh", ens.uIb[:, :4]))
     _np.testing.assert_array_equal(ens.dP, dphi("tanh", ens.uPb))
     assert not _np.allclose(ens.uPb, uP)
+
+
+def test_error_unit_activation_noise_extension():
+    """error_activation_slope_std/offset_std put per-neuron noise on errormc's error units only
+    (Fig 5 'error unit noise'); without the keys nothing changes (drawn after all published draws)."""
+    import numpy as _np
+
+    from numpy_model.init import draw_network as _draw
+    from numpy_model.params import validate as _validate
+
+    base = {"mc_model": "errormc", "layers": [3, 4, 2], "error_activation": "logistic"}
+    P0 = _validate(base, "fw_only", warn=lambda m: None)
+    P1 = _validate({**base, "error_activation_slope_std": 0.5, "error_activation_offset_std": 0.2},
+                   "fw_only", warn=lambda m: None)
+    a, b = _draw("errormc", P0, 7), _draw("errormc", P1, 7)
+    for name in ("uP", "uI", "WPP", "WIP", "BPI", "BII"):
+        for x, y in zip(getattr(a, name), getattr(b, name)):
+            _np.testing.assert_array_equal(x, y)
+    assert a.slope == b.slope and a.offset == b.offset          # rep units untouched
+    assert [_np.shape(v) for v in b.error_slope] == [(4,), (2,)]
+    assert not _np.allclose(b.error_slope[0], 1.0) and not _np.allclose(b.error_offset[1], 0.0)
+    teacher = _draw("errormc", P1, 7, teacher=True)
+    assert teacher.error_slope == [1.0, 1.0]                     # students only
