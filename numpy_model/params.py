@@ -62,6 +62,10 @@ TASKS = ("fw_only", "bw_only", "fw_bw", "fw_only_no_teacher")
 NOISE_TYPES = (None, "OU", "hold_white_noise")
 NOISE_MODES = ("const", "uP", "uP_breve", "vapi", "uP_adaptive")
 SEED_MAX = 2**32 - 1
+# Sanity limits: beyond them a run cannot exist (MemoryError / OverflowError deep in the simulation), so
+# validate() refuses it with a clear message. Time steps per network and run; values of one array.
+MAX_STEPS = 10**12
+MAX_ARRAY_VALUES = 2**33        # 64 GiB of float64
 # Number of areas in the Markov et al. connectivity table (SPEC 5.4); the realistic init and the
 # fill_scaled conversion index it by neuron layer.
 MAX_REALISTIC_NEURON_LAYERS = 7
@@ -88,8 +92,11 @@ def _fmt(value, limit: int = 120) -> str:
     """JSON-like rendering of a value for messages."""
     try:
         s = json.dumps(value, allow_nan=True)
-    except (TypeError, ValueError):
-        s = repr(value)
+    except (TypeError, ValueError, RecursionError):
+        try:
+            s = repr(value)
+        except (RecursionError, ValueError):
+            s = f"<{type(value).__name__}>"
     if len(s) > limit:
         s = s[: limit - 3] + "..."
     return s
@@ -462,8 +469,8 @@ SCHEMA: Mapping[str, Key] = MappingProxyType({k.name: k for k in _K})
 assert len(SCHEMA) == len(_K), "duplicate schema key"
 del _K, G
 
-# Per-neuron activation noise on the error units (new keys). Until the model applies them, validate()
-# refuses them for errormc instead of running silently without noise: set this to True when wired in.
+# Per-neuron activation noise on the error units (new keys, applied in init.py). Were it switched off,
+# validate() would refuse the keys for errormc instead of running silently without noise.
 ERROR_UNIT_NOISE_KEYS = ("error_activation_slope_std", "error_activation_offset_std")
 ERROR_UNIT_NOISE_SIMULATED = True
 
@@ -800,6 +807,12 @@ def _check_combinations(p: dict, task: str, warn: Callable[[str], None], given: 
 
     # --- time ------------------------------------------------------------------------------------
     dt = p["dt"]
+    for name in ("Tpres", "settling_time"):
+        q = p[name] / dt
+        if not q <= MAX_STEPS:      # also catches inf: int() of it would raise OverflowError
+            raise ParamsError(
+                f"{name}: {name}/dt = {_fmt(p[name])}/{_fmt(dt)} = {q:.3g} time steps, more than the "
+                f"{MAX_STEPS:.0e} steps a run can simulate; expected a larger dt or a smaller {name}", name)
     T = int(p["Tpres"] / dt)
     if T < 1:
         raise _err("Tpres", f"at least one time step per sample, Tpres >= dt = {dt}", p["Tpres"],
@@ -818,6 +831,7 @@ def _check_combinations(p: dict, task: str, warn: Callable[[str], None], given: 
             f"settling_time: {_fmt(p['settling_time'])} ({n_settle} steps of dt = {dt}) is longer than "
             f"the training input ({desc} = {n_train} steps); expected settling_time <= "
             f"{n_train * dt:g}", "settling_time")
+    _check_sizes(p, model, teacher, tl, has_teacher, T, n_settle, n_train)
 
     # --- conductances / time constants ---------------------------------------------------------
     _check_time_constants(p, model, L, "students")
@@ -906,6 +920,81 @@ def _check_combinations(p: dict, task: str, warn: Callable[[str], None], given: 
             warn(f"{name}: PAL-only recording flag, forced off (as published)")
 
 
+def _count(n: int) -> str:
+    """An exact count, or its order of magnitude when huge (str() of huge ints is limited)."""
+    return str(n) if n < 10**15 else f"~10^{int(n.bit_length() * 0.30103)}"
+
+
+def _largest_matrix(model: str, layers: list, error_layers, fw: str, bw: str) -> int:
+    """Values of the largest weight matrix of one network (an upper estimate)."""
+    n = list(layers)
+    e = list(error_layers) if error_layers is not None else [0] + n[1:]
+    cand = [a * b for a, b in zip(n, n[1:])]
+    if model == "dPC":
+        cand += [x * x for x in n[1:]]                   # square BPI
+    if model == "errormc":
+        cand += [a * b for a, b in zip(e[1:], n[1:])] + [a * b for a, b in zip(e[1:], e[2:])]
+        if fw == "skip":
+            cand.append(sum(n) ** 2)
+        if bw == "skip":
+            cand.append(sum(e[1:]) ** 2)
+    return max(cand)
+
+
+def _check_sizes(p: dict, model: str, teacher: str, tl: list, has_teacher: bool, T: int, n_settle: int,
+                 n_train: int) -> None:
+    """Refuse runs whose step counts or arrays cannot exist (astronomic sizes would otherwise end in a
+    MemoryError, an OverflowError or numpy's "array is too big" deep inside the simulation)."""
+    S = len(p["random_seed"])
+    epochs = p["epochs"]
+    by_samples = p["input_signal"] != "genMNIST" and p["dataset_size"] >= T    # the larger factor of n_train
+    total = n_settle + (epochs + min(epochs, 10) + 1) * n_train     # as numpy_model.protocol counts
+    if p["input_signal"] == "cartpole":
+        per_test = 4 * 200 / p["dt"]
+        if not per_test <= MAX_STEPS:
+            raise ParamsError(f"dt: {_fmt(p['dt'])} makes a 200 ms cart-pole test {per_test:.3g} time steps, "
+                              f"more than {MAX_STEPS:.0e}; expected a larger dt", "dt")
+        total += (epochs + 1) * int(per_test)
+    if total > MAX_STEPS:
+        key = "epochs" if 3 * n_train <= MAX_STEPS else "dataset_size" if by_samples else "Tpres"
+        raise ParamsError(
+            f"{key}: the run would simulate {_count(total)} time steps per network (epochs {_count(epochs)} "
+            f"x {_count(n_train)} steps of dataset_size*Tpres/dt, plus settling_time, validation and test), "
+            f"more than {MAX_STEPS:.0e}; expected fewer epochs, a smaller dataset_size or Tpres/dt", key)
+    n0 = p["layers"][0]
+    matrix = _largest_matrix(model, p["layers"], p["error_layers"], p["fw_connection_mode"],
+                             p["bw_connection_mode"])
+    if has_teacher:
+        t_err = p["teacher_error_layers"] if p["teacher_error_layers"] is not None else (
+            p["error_layers"] if len(p["error_layers"]) == len(tl) else None)
+        matrix = max(matrix, _largest_matrix(teacher, tl, t_err, p["fw_connection_mode"],
+                                             p["bw_connection_mode"]))
+    unit = n0
+    if any(p[k] for k in ("rec_uP", "rec_uP_breve", "rec_rP_breve", "rec_uI", "rec_uI_breve",
+                          "rec_rI_breve", "rec_vbas", "rec_vapi", "rec_lat_mismatch")):
+        unit = max([unit, *p["layers"], *p["error_layers"], *tl])
+    if any(p[k] for k in ("rec_WPP", "rec_WIP", "rec_BPI", "rec_BPP", "rec_BII", "rec_dWPP", "rec_dWIP",
+                          "rec_dBPP", "rec_dBII", "rec_dBPI")):
+        unit = max(unit, matrix)
+    records = total // p["rec_per_steps"] + 1
+    arrays = (
+        (S * n_train * n0, "layers" if n0 >= n_train else "dataset_size" if by_samples else "Tpres",
+         f"the input sequence (random_seed: {S} seeds x dataset_size*Tpres/dt = {_count(n_train)} steps x "
+         f"layers[0] = {n0})"),
+        (S * matrix, "layers",
+         f"a weight matrix (random_seed: {S} seeds x {_count(matrix)} weights of layers/error_layers/"
+         f"teacher_layers)"),
+        (S * records * unit, "rec_per_steps",
+         f"a recording buffer (random_seed: {S} seeds x {_count(records)} records of {_count(total)} steps "
+         f"(epochs, dataset_size, Tpres/dt, settling_time) / rec_per_steps x {_count(unit)} values)"),
+    )
+    for values, key, what in arrays:
+        if values > MAX_ARRAY_VALUES:
+            raise ParamsError(f"{key}: {what} would need {_count(values)} values ({_count(8 * values)} "
+                              f"bytes), more than the limit of {MAX_ARRAY_VALUES} "
+                              f"({8 * MAX_ARRAY_VALUES // 2**30} GiB) for one array", key)
+
+
 def _warn_truncation(name: str, value: float, dt: float, warn) -> None:
     q = value / dt
     if int(q) != round(q) and abs(q - round(q)) < 1e-9 * max(1.0, abs(q)):
@@ -968,6 +1057,15 @@ def load_params(path, task: str = "fw_only", warn: Callable[[str], None] | None 
         raise ParamsError(f"{label}: no such file", fname) from None
     except OSError as e:
         raise ParamsError(f"{label}: cannot be read ({e.strerror or e})", fname) from None
+    for bom, enc in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                     (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if data.startswith(bom):
+            raise ParamsError(f"{label}: expected UTF-8 text, got {enc} (byte order mark {bom.hex(' ')}); "
+                              f"save the file as UTF-8", fname)
+    nul = data.find(b"\x00")
+    if nul >= 0:      # never in JSON text; typical of UTF-16/UTF-32 without a byte order mark
+        raise ParamsError(f"{label}: expected UTF-8 text, got a NUL byte at offset {nul} "
+                          f"(UTF-16 or UTF-32?); save the file as UTF-8", fname)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -975,9 +1073,15 @@ def load_params(path, task: str = "fw_only", warn: Callable[[str], None] | None 
                           f"{e.start} that is not valid UTF-8", fname) from None
     try:
         raw = json.loads(text, object_pairs_hook=_no_duplicates)
+    except ParamsError:
+        raise
     except json.JSONDecodeError as e:
         raise ParamsError(f"{label}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}",
                           fname) from None
+    except ValueError as e:    # e.g. an integer literal longer than Python's int/str conversion limit
+        raise ParamsError(f"{label}: invalid JSON: {e}", fname) from None
+    except RecursionError:
+        raise ParamsError(f"{label}: invalid JSON: nested too deeply", fname) from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{label}: expected a JSON object {{\"key\": value, ...}} at the top level, "
                           f"got {type(raw).__name__} {_fmt(raw, 60)}", fname)
