@@ -182,8 +182,10 @@ class Checkpointer:
         return any(os.path.isfile(os.path.join(self.dir, n)) for n in (self.NAME, self.PREV))
 
     def clear(self):
-        for name in (self.NAME, self.PREV):
-            path = os.path.join(self.dir, name)
+        """Remove the checkpoints and temporary files a killed write may have left."""
+        import glob
+        leftovers = glob.glob(os.path.join(self.dir, ".tmp-*" + self.NAME))
+        for path in [os.path.join(self.dir, n) for n in (self.NAME, self.PREV)] + leftovers:
             if os.path.exists(path):
                 os.unlink(path)
 

@@ -63,21 +63,31 @@ def test_sigkill_at_random_points_then_resume_is_bit_identical(tmp_path):
     assert run_cli("--params", str(ref), "--quiet").returncode == 0
     expected = load(tmp_path / "ref" / "model.pkl")
     path = params(tmp_path / "killed")
+    ckpt = tmp_path / "killed" / "checkpoint.pkl"
     rng = random.Random(1)
-    kills = 0
-    for _ in range(12):
+    kills, epochs_seen = 0, []
+    for _ in range(4):
         proc = start(path)
-        time.sleep(rng.uniform(0.8, 2.5))
+        before = ckpt.stat().st_mtime_ns if ckpt.exists() else None
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None:   # wait for progress: a new checkpoint
+            if ckpt.exists() and ckpt.stat().st_mtime_ns != before:
+                break
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.3))                        # then die at a random point
         if proc.poll() is not None:
             break
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
-    assert kills >= 2
+        epochs_seen.append(load(ckpt)["run"].next_epoch if ckpt.exists() else 0)
+    assert kills >= 2, "the run finished before it could be killed twice"
+    assert epochs_seen == sorted(epochs_seen)                     # every restart resumed
     run = run_cli("--params", str(path), "--quiet")      # resumes automatically, then finishes
     assert run.returncode == 0, run.stderr
     assert_same(load(tmp_path / "killed" / "model.pkl"), expected)
     assert not (tmp_path / "killed" / "checkpoint.pkl").exists()     # cleaned up when done
+    assert not list((tmp_path / "killed").glob(".tmp-*"))
 
 
 def test_sigterm_writes_checkpoint_and_stops_then_resume(tmp_path):
