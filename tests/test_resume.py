@@ -130,3 +130,24 @@ def test_one_seed_diverges_others_saved(tmp_path):
     for m in (saved[1], saved[3]):
         assert getattr(m, "diverged", None) is None
         assert np.isfinite(m.WPP[0]).all() and np.isfinite(m.MSE_test_time_series).all()
+
+
+def test_crash_while_saving_keeps_previous_model_pkl(tmp_path):
+    """The process dies in the middle of writing model.pkl (after the bytes, before the rename):
+    the previous model.pkl is untouched and still loads."""
+    path = params(tmp_path, epochs=1)
+    assert run_cli("--params", str(path), "--quiet").returncode == 0
+    before = (tmp_path / "model.pkl").read_bytes()
+    code = (
+        "import os, sys\n"
+        "sys.path.insert(0, sys.argv[2])\n"
+        "import numpy_model.io as io\n"
+        "def crash(fd):\n"
+        "    os._exit(9)\n"
+        "os.fsync = crash\n"
+        "io.save_models(sys.argv[1], [io.Network(WPP=[1.0] * 10 ** 6)])\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "model.pkl"), ROOT])
+    assert proc.returncode == 9
+    assert (tmp_path / "model.pkl").read_bytes() == before
+    models = load(tmp_path / "model.pkl")
+    assert [m.seed for m in models[1:]] == [3, 4]
