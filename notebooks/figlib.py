@@ -273,10 +273,12 @@ def collect_multilayer(path_template, root, nets, models, skip=10, teacher_first
 
 def sigma_act(net, default=None):
     """Fig5: the activation slope/offset noise std of a run, from its saved params when present
-    (0 when the keys are absent or None), else `default` (from the published run index)."""
+    (representation units `activation_slope_std`, else error units `error_activation_slope_std`;
+    0 when the keys are absent or None), else `default` (from the published run index)."""
     params = getattr(net, "params", None)
-    if isinstance(params, dict) and "activation_slope_std" in params:
-        return float(params.get("activation_slope_std") or 0.0)
+    keys = ("activation_slope_std", "error_activation_slope_std")
+    if isinstance(params, dict) and any(k in params for k in keys):
+        return float(params.get(keys[0]) or params.get(keys[1]) or 0.0)
     return default
 
 

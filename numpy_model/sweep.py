@@ -13,8 +13,9 @@ A TARGET is a figure name (Fig2a, Fig3, FigA1, FigA2, FigC1, Fig4, Fig5, or all)
 with a params file) or a folder holding run folders. A run is `python runner.py --params DIR/params.json
 ARGS --no-plots` (ARGS from DIR/run.json, written by `expand`). Each run folder gets
 
-* ``status.json``: state (pending / running / done / failed), start and end time, exit code, host and
-  pid or Slurm job id, and the final test MSE (mean of ``MSE_test_time_series`` per seed, summarised);
+* ``status.json``: state (pending / running / done / failed), start and end time, duration, CPU time
+  of the runner, exit code, host and pid or Slurm job id, and the final test MSE (mean of
+  ``MSE_test_time_series`` per seed, summarised);
 * ``run.log``: everything the run printed (progress, warnings, errors), with a header and footer;
 * ``error.log``: the warnings and errors alone (empty for a clean run).
 
@@ -34,6 +35,7 @@ import json
 import math
 import os
 import re
+import resource
 import shlex
 import signal
 import socket
@@ -424,9 +426,9 @@ def execute(run_dir, plots=False, python=None):
                                  preexec_fn=_set_pdeathsig, text=True, errors="replace", bufsize=1)
 
         def forward(signum, frame):     # Slurm time limit / scancel / kill: stop the run, record why
-            got["signal"] = signum
-            with contextlib.suppress(ProcessLookupError):
-                child.send_signal(signal.SIGTERM if signum != signal.SIGINT else signal.SIGINT)
+            got["signal"] = signum      # (SIGTERM: the runner checkpoints at the end of the epoch and
+            with contextlib.suppress(ProcessLookupError):      # stops; a second SIGINT would stop it
+                child.send_signal(signal.SIGTERM)              # at once, so never forward SIGINT)
 
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
             signal.signal(sig, forward)
@@ -445,6 +447,8 @@ def execute(run_dir, plots=False, python=None):
                 errors.append(line.rstrip("\n"))
         rc = child.wait()
         t1, iso1 = _now()
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)         # the runner is the only child
+        cpu = round(ru.ru_utime + ru.ru_stime, 3)
         pkl = run.file("model.pkl")
         summary, error = None, None
         if rc == 0 and got["signal"] is None:
@@ -458,6 +462,9 @@ def execute(run_dir, plots=False, python=None):
         elif got["signal"] is not None:
             error = (f"terminated by {_signal_name(got['signal'])} (Slurm time limit or scancel, kill, or "
                      f"Ctrl-C); the runner exited with {rc}")
+            stopped = [e for e in errors if e.startswith("stopped:")]
+            if stopped:
+                error += f" ({stopped[-1]})"
         elif rc < 0:
             error = f"the runner was killed by {_signal_name(-rc)}"
         else:
@@ -473,7 +480,7 @@ def execute(run_dir, plots=False, python=None):
     with status_lock(run.dir):
         cur = read_status(run.dir)
         if cur.get("attempt") == attempt:
-            cur.update(state=state, end_time=iso1, end_ts=t1, duration_s=round(t1 - t0, 3), exit_code=rc,
+            cur.update(state=state, end_time=iso1, end_ts=t1, duration_s=round(t1 - t0, 3), cpu_s=cpu, exit_code=rc,
                        error=error, test_mse=summary)
             write_status(run.dir, cur)
     return 0 if state == DONE else 1
@@ -735,6 +742,10 @@ def run_local(runs, jobs, plots=False, threads=1, out=None):
             print(f"[{k}/{n}] FAILED  {run.label}: {st.get('error')} (see {run.file(ERROR_LOG)})", file=out,
                   flush=True)
 
+    def stop(signum, frame):            # kill/hangup of the manager: stop its runs like Ctrl-C
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         while queue or active:
             while queue and len(active) < jobs:
@@ -755,6 +766,9 @@ def run_local(runs, jobs, plots=False, threads=1, out=None):
             p.wait()
             finish(p)
         raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return done, failed
 
 
@@ -905,7 +919,7 @@ def collect(group, out_path=None, out=None):
             missing.append(f"{run.label} ({exc})")
             continue
         for m in _students(models):
-            row = {"figure": group.figure or "", "run": run.label, "state": st["state"],
+            row = {"figure": group.figure or run.figure or "", "run": run.label, "state": st["state"],
                    "mc_model": getattr(m, "mc_model", ""),
                    "layers": "-".join(str(x) for x in getattr(m, "layers", [])),
                    "error_layers": "-".join(str(x) for x in (getattr(m, "error_layers", None) or [])),

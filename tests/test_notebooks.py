@@ -387,6 +387,8 @@ def test_population_grid_rows_are_nR():
 def test_sigma_act():
     assert fl.sigma_act(net(params={"activation_slope_std": 0.3}), default=9) == 0.3
     assert fl.sigma_act(net(params={"activation_slope_std": None}), default=9) == 0.0
+    assert fl.sigma_act(net(params={"activation_slope_std": None, "error_activation_slope_std": 0.5}),
+                        default=9) == 0.5
     assert fl.sigma_act(net(params={}), default=9) == 9
     assert fl.sigma_act(net(), default=0.5) == 0.5
 

@@ -127,7 +127,13 @@ def test_killed_and_cancelled_tasks_are_failed(tmp_path):
     res = sweep_cli("run", base, "--slurm", "--array-limit", "0")
     assert res.returncode == 0, res.stdout + res.stderr
     job = re.search(r"submitted job array (\d+)", res.stdout).group(1)
+    try:
+        _kill_and_cancel(base, dirs, job)
+    finally:
+        subprocess.run(["scancel", job], capture_output=True)      # never leave the long runs behind
 
+
+def _kill_and_cancel(base, dirs, job):
     def running():
         try:
             return all(status(d)["state"] == "running" for d in dirs)
@@ -139,11 +145,12 @@ def test_killed_and_cancelled_tasks_are_failed(tmp_path):
     # and squeue no longer lists it
     os.kill(status(dirs[0])["pid"], signal.SIGKILL)
     # plain scancel: SIGTERM, the run records that it was terminated
-    subprocess.run(["scancel", f"{job}_1"], check=True)
+    subprocess.run(["scancel", status(dirs[1])["slurm_job"]], check=True)
 
     def ended():
         return "2 failed" in sweep_cli("status", base).stdout
     _wait(ended, what="both runs failed")
     killed, cancelled = status(dirs[0]), status(dirs[1])
-    assert killed["state"] == "failed" and f"Slurm job {job}_0 is no longer running" in killed["error"]
+    assert killed["state"] == "failed"
+    assert f"Slurm job {killed['slurm_job']} is no longer running" in killed["error"]
     assert cancelled["state"] == "failed" and "terminated by SIGTERM" in cancelled["error"]

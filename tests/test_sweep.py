@@ -119,12 +119,13 @@ def test_fig5_noise_levels_and_seeds(monkeypatch):
         assert r.values["noise_on"] == "error" and r.values["sigma_act"] == sigma
         # the published error-unit files were copies of the rep-unit ones; these differ
         assert p != rep[i].params
-    # error-unit noise: validated, and refused until the simulator applies it
+    # error-unit noise: validated (and refused if the simulator did not apply it)
+    for r in err[::9] + rep[::9]:
+        validate(r.params, "fw_only", warn=quiet)
+    monkeypatch.setattr(params_mod, "ERROR_UNIT_NOISE_SIMULATED", False)
     with pytest.raises(ParamsError, match="error_activation_slope_std.*not available yet"):
         validate(err[0].params, "fw_only", warn=quiet)
     monkeypatch.setattr(params_mod, "ERROR_UNIT_NOISE_SIMULATED", True)
-    for r in err[::9] + rep[::9]:
-        validate(r.params, "fw_only", warn=quiet)
     with pytest.raises(ParamsError, match="error_activation_offset_std"):
         validate(dict(err[0].params, error_activation_offset_std=-1), "fw_only", warn=quiet)
     msgs = []
