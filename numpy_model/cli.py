@@ -3,7 +3,6 @@
 import argparse
 import os
 import sys
-import time
 
 from .io import LoadError, load_models, save_models
 from .params import ParamsError, load_params

@@ -183,8 +183,8 @@ class Ensemble:
 
     # ------------------------------------------------------------------ weights
     def _build_weights(self, inits, P):
-        lay, kind, S, dt = self.lay, self.kind, self.S, self.dt
-        NP, NI, N, L, n0 = lay.NP, lay.NI, lay.N, lay.L, lay.n0
+        lay, kind, S = self.lay, self.kind, self.S
+        NP, N, L, n0 = lay.NP, lay.N, lay.L, lay.n0
         first = inits[0]
         # forward WPP (NP x N), rows = post P units, cols = [input, P units]
         WPP = np.zeros((S, NP, N))
@@ -322,7 +322,7 @@ class Ensemble:
             self._set_gather(dst, src)
 
     def _build_sacramento(self, inits):
-        lay, S, dt, kind = self.lay, self.S, self.dt, self.kind
+        lay, dt, kind = self.lay, self.dt, self.kind
         NP, NI, NPh, L = lay.NP, lay.NI, lay.NPh, lay.L
         hid_off = lay.p_off[:-1]
         self.WIP = self._blockdiag([n.WIP for n in inits], NI, NP, lay.i_off, lay.p_off)
