@@ -92,11 +92,13 @@ def test_sigkill_at_random_points_then_resume_is_bit_identical(tmp_path):
 
 
 def test_sigterm_writes_checkpoint_and_stops_then_resume(tmp_path):
-    ref = params(tmp_path / "ref", epochs=60)
+    ref = params(tmp_path / "ref", epochs=150)
     assert run_cli("--params", str(ref), "--quiet").returncode == 0
-    path = params(tmp_path / "term", epochs=60)
+    path = params(tmp_path / "term", epochs=150)
     proc = start(path)
-    time.sleep(2.0)
+    deadline = time.time() + 60
+    while not (tmp_path / "term" / "checkpoint.pkl").exists() and time.time() < deadline:
+        time.sleep(0.02)                 # the run is under way (first epoch done)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 3, err
