@@ -423,7 +423,8 @@ def _teacher_reference(teacher, name, k, student, shape):
 
 
 def _weight_stacks(students, name, k, sum_with=None):
-    """Per student (or None): (x, Y) of layer k of `name` (+ `sum_with`) from TPRE on."""
+    """Per student (or None): (x, Y) of layer k of the series `name` (+ `sum_with`) from TPRE on
+    (weights, voltages and rates alike)."""
     out = []
     for s in students:
         ser = _series(s, name + "_time_series")
@@ -526,15 +527,7 @@ def _target_stack(s, t0):
 
 
 def _plot_neuron_layer(w, students, colours, name, prefix, label, ylabel, k, file_idx, where, target):
-    stacks = []
-    for s in students:
-        ser = _series(s, name + "_time_series")
-        if ser is None or k >= len(ser[0]):
-            stacks.append(None)
-            continue
-        t0 = _tpre(s)
-        Y = _stack(ser, k, t0)
-        stacks.append(None if Y is None else (t0 + np.arange(Y.shape[0]), Y, t0))
+    stacks = _weight_stacks(students, name, k)
     if all(st is None for st in stacks):
         return
     s0 = next(s for s, st in zip(students, stacks) if st is not None)
@@ -547,7 +540,7 @@ def _plot_neuron_layer(w, students, colours, name, prefix, label, ylabel, k, fil
     for s, st, c in zip(students, stacks, colours):
         if st is None:
             continue
-        x, Y, t0 = st
+        (x, Y), t0 = st, _tpre(s)
         cols = sel[sel < Y.shape[1]]
         _lines(ax, x, Y[:, cols], c)
         ys.append(Y[:, cols])
