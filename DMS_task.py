@@ -28,10 +28,10 @@ from numpy_model.activations import Population
 from numpy_model.ensemble import Ensemble
 from numpy_model.init import draw_network
 from numpy_model.io import atomic_write_bytes, save_models
-from numpy_model.models import step
 from numpy_model.params import validate
 from numpy_model.protocol import make_monitor
 from numpy_model.record import mse
+from numpy_model.state import CLOSED_LOOP, Phase
 
 PARAMS = {
     "mc_model": "errormc", "layers": [1, 2, 1], "error_layers": [0, 2, 1],
@@ -105,16 +105,16 @@ def build(seeds):
         net.uI = [np.zeros_like(u) for u in net.uI]
         nets.append(net)
     ens = Ensemble.from_inits(nets, P, rate_target=True)
-    ens.phiP = Population(["soft_relu", "dms_tanh"], ens.lay.p_sizes, d_names=["soft_relu", "linear"])
-    ens.rep_lookahead = np.zeros(ens.lay.NP, bool)
-    ens.uP_init = ens.uP.copy()
+    ens = ens.vary(phiP=Population(["soft_relu", "dms_tanh"], ens.lay.p_sizes, d_names=["soft_relu", "linear"]),
+                   rep_lookahead=np.zeros(ens.lay.NP, bool))
     return P, ens
 
 
 def reset(ens):
-    """Trial reset: uP <- uP_init; uP_old and the error units are not reset (SPEC 7.7)."""
-    ens.u[:, :ens.lay.NP] = ens.uP_init
-    ens.ub[:, :ens.lay.NP] = 0.0
+    """Trial reset: uP <- uP_init = 0 (the DMS nets start at rest); uP_old and the error units
+    are not reset (docs/model.md §7.7)."""
+    ens.state.u[:, :ens.lay.NP] = 0.0
+    ens.state.ub[:, :ens.lay.NP] = 0.0
 
 
 def run_trial(ens, mon, x, y, train):
@@ -126,14 +126,14 @@ def run_trial(ens, mon, x, y, train):
     target = np.full((S, 1), y)
     for frame in x:
         xin = np.full((S, 1), frame)
-        step(ens, xin, target if train else None, False, True, False)
+        ens.step(xin, target if train else None, CLOSED_LOOP)
         mon.tick(ens, xin, target if train else None)
     xin = np.full((S, 1), x[-1])
     if train:
-        step(ens, xin, target, True, True, False)
+        ens.step(xin, target, Phase(fw=True, lat=True))
         mon.tick(ens, xin, target)
         return None
-    step(ens, xin, None, False, True, False)
+    ens.step(xin, None, CLOSED_LOOP)
     mon.tick(ens, xin, None)
     return mse(ens, target, True, True)
 
@@ -209,7 +209,7 @@ def plot(models, val_arr, ens, out):
         reset(net)
         rec = {"uP_h": [], "rP_h": [], "uP_o": [], "rP_o": []}
         for frame in x:
-            step(net, np.full((net.S, 1), frame), None, False, False, False)
+            net.step(np.full((net.S, 1), frame), None)
             rec["uP_h"].append(net.uPb[0, :2].copy())
             rec["rP_h"].append(net.rPb[0, :2].copy())
             rec["uP_o"].append(net.uPb[0, 2])

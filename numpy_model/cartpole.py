@@ -191,7 +191,6 @@ def circuit_policy(saved):
     so evaluating never changes the circuit), then F = output rate x target_rescale_factor, as in
     the published closed loop (SPEC 7.5)."""
     from .closed_loop import STEPS_PER_ACTION
-    from .models import step
     from .run import restore_ensemble
 
     ens = restore_ensemble([saved])
@@ -201,7 +200,7 @@ def circuit_policy(saved):
     def policy(obs):
         x = np.asarray(obs, dtype=np.float64)[None, :]
         for _ in range(STEPS_PER_ACTION):
-            step(ens, x, None, False, False, False)
+            ens.step(x, None)
         return float(ens.rPb[0, out][0] * rescale)
     return policy
 

@@ -7,12 +7,12 @@ published code draws them from numpy's global stream instead (a documented devia
 """
 import numpy as np
 
-from .models import step
+from .state import CLOSED_LOOP
+from .timing import CARTPOLE_SIM_TIME, CARTPOLE_STEPS_PER_ACTION as STEPS_PER_ACTION
 
 GRAVITY, MASS_CART, MASS_POLE, LENGTH = 9.8, 1.0, 0.1, 0.5
 X_LIMIT = 2.4
 THETA_LIMIT = 70 * 2 * np.pi / 360
-STEPS_PER_ACTION = 4      # network steps per control step
 
 
 def physics_step(state, force, dt):
@@ -42,7 +42,7 @@ def reset_rng(seed):
     return np.random.RandomState(np.random.SeedSequence([int(seed), 75]).generate_state(1)[0])
 
 
-def cartpole_test(ens, mon, rngs, rescale, dt, sim_time=200.0):
+def cartpole_test(ens, mon, rngs, rescale, dt, sim_time=CARTPOLE_SIM_TIME):
     """One closed-loop test of every network (SPEC 7.5). Network steps have no target, no forward
     or backward learning, lateral plasticity on, and are recorded. Returns per-seed logs:
     state_log (S, sim, 4), action_log (S, sim-1), penalty_log (S, sim-1)."""
@@ -59,7 +59,7 @@ def cartpole_test(ens, mon, rngs, rescale, dt, sim_time=200.0):
         if tt % sub == 0:
             state = np.stack([reset_state(r) for r in rngs])
         for _ in range(STEPS_PER_ACTION):
-            step(ens, state, None, False, True, False)
+            ens.step(state, None, CLOSED_LOOP)
             mon.tick(ens, state, None)
         force = ens.rPb[:, out][:, 0] * rescale
         state, failed = physics_step(state, force, dt)

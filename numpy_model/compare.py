@@ -12,7 +12,10 @@ import warnings
 import numpy as np
 
 from .activations import dphi, phi
-from .models import mv, outer, step
+from .models import common
+from .models.kernels import mv, outer
+from .state import COMPARE
+from .timing import settling_records, steps_per_sample
 
 
 def deg(c):
@@ -83,6 +86,14 @@ def _has(students, *names):
     return all(getattr(students[0], n, None) for n in names)
 
 
+def hierarchical(ens, W):
+    """The layer-to-next-layer blocks W[k] (S, n_{k+1}, n_k) of stored forward weights."""
+    lay = ens.lay
+    if ens.fw_mode == "skip":
+        return [W[0][:, lay.p(k), lay.pre_cols(k)] for k in range(lay.L - 1)]
+    return ens.c.WPP.layers(W)
+
+
 def compare_updates(ens, students, P):
     """angle_BP_updates_time_series per student, (records - TPRE) * D rows x (L-1) layers."""
     B_name = "BII_time_series" if ens.kind == "errormc" else "BPP_time_series"
@@ -93,32 +104,28 @@ def compare_updates(ens, students, P):
                       f"(set the matching rec_* flags)")
         return None
     lay = ens.lay
-    T = int(P["Tpres"] / P["dt"])
-    TPRE = int(P["settling_time"] / P["dt"] / P["rec_per_steps"])
+    T = steps_per_sample(P["Tpres"], P["dt"])
+    TPRE = settling_records(P["settling_time"], P["dt"], P["rec_per_steps"])
     X = np.stack([m.input for m in students])
     Y = np.stack([m.target for m in students])
     DT = X.shape[1]
     rec = {n: _stack_series(students, n) for n in needed}
     R = rec["WPP_time_series"][0].shape[1]
-    saved_mask = ens.m_WPP
-    ens.m_WPP = ens.fw_mask(np.ones_like(np.asarray(ens.eta_fw, dtype=float)))  # eta_fw <- 1
+    ones = np.ones_like(np.asarray(ens.eta_fw, dtype=float))                       # eta_fw <- 1
+    cmp = ens.vary(lr_WPP=common.forward_blocks(lay, ens.fw_mode, ones, ens.dt, ens.S)[1])
     rows = []
-    try:
-        for r in range(TPRE, R):
-            ens.set_layers("WPP", [a[:, r] for a in rec["WPP_time_series"]])
-            ens.set_layers("BII" if ens.kind == "errormc" else "BPP", [a[:, r] for a in rec[B_name]])
-            if ens.kind != "ann":
-                ens.set_layers("WIP", [a[:, r] for a in rec["WIP_time_series"]])
-                ens.set_layers("BPI", [a[:, r] for a in rec["BPI_time_series"]])
-            for t in range(DT):
-                step(ens, X[:, t], Y[:, t], False, False, False, compare=True)
-                if t % T == T - 1:
-                    W = [ens.WPP[:, lay.p(k), lay.pre_cols(k)] for k in range(lay.L - 1)]
-                    dW = ann_bp_updates(ens, W, X[:, t], Y[:, t])
-                    rows.append(np.stack([deg(cos(ens.dWPP[:, lay.p(k), lay.pre_cols(k)], dW[k]))
-                                          for k in range(lay.L - 1)], axis=-1))
-    finally:
-        ens.m_WPP = saved_mask
+    for r in range(TPRE, R):
+        ens.set_layers("WPP", [a[:, r] for a in rec["WPP_time_series"]])
+        ens.set_layers("BII" if ens.kind == "errormc" else "BPP", [a[:, r] for a in rec[B_name]])
+        if ens.kind != "ann":
+            ens.set_layers("WIP", [a[:, r] for a in rec["WIP_time_series"]])
+            ens.set_layers("BPI", [a[:, r] for a in rec["BPI_time_series"]])
+        for t in range(DT):
+            cmp.step(X[:, t], Y[:, t], COMPARE)
+            if t % T == T - 1:
+                dW = ann_bp_updates(ens, hierarchical(ens, ens.state.WPP), X[:, t], Y[:, t])
+                rows.append(np.stack([deg(cos(a, b)) for a, b in zip(hierarchical(ens, ens.state.dWPP), dW)],
+                                     axis=-1))
     return np.stack(rows, axis=1) if rows else np.zeros((ens.S, 0, lay.L - 1))
 
 

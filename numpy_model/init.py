@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .connectivity import convert_eta_fw, realistic_generator, skip_generator
-
-RATE_TARGET_DEFAULT = {"errormc": True, "ann": True, "sacramento2018": False, "dPC": False}
+from .models import RATE_TARGET_DEFAULT, interneuron_sizes  # noqa: F401 - the registry's facts
 
 
 @dataclass
@@ -44,15 +43,6 @@ class NetInit:
 
 def _as_list(value, n):
     return list(value) if isinstance(value, (list, tuple)) else [value] * n
-
-
-def interneuron_sizes(kind, layers, error_layers):
-    """Sizes of the second population (SPEC 5.2 table m)."""
-    if kind in ("sacramento2018", "dPC"):
-        return list(layers[2:])
-    if kind == "ann":
-        return list(layers[1:])
-    return list(error_layers[1:])
 
 
 def draw_network(kind, params, seed, teacher=False, cartpole_teacher=False):

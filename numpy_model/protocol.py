@@ -1,50 +1,34 @@
 """The run protocol (SPEC 6.4, 6.5, 7): teacher targets, settling, epochs, validation, testing.
 
-Knows nothing about equations: it feeds inputs/targets to `models.step` and ticks monitors.
+Knows nothing about equations: it feeds inputs/targets to the ensemble's step under the phase's
+`numpy_model.state.Phase` and ticks monitors.
 """
 import numpy as np
 
+from . import timing
 from .closed_loop import cartpole_test, reset_rng
-from .models import step
 from .record import Monitor, mse
+from .recvars import REC_FLAGS, applies
 from .signals import shuffle
+from .state import FROZEN, Phase
+from .timing import validation_epochs  # noqa: F401 - re-exported
 
-# task -> (learn_weights, learn_lat_weights, learn_bw_weights, has_teacher)  (SPEC 7.1)
+# task -> (phase of training and validation, has_teacher)  (docs/model.md §7.1); learning the
+# backward weights (fw_bw, bw_only) is the lateral phase: BII/BPP are refreshed with it
 TASKS = {
-    "fw_only": (True, True, False, True),
-    "fw_bw": (True, True, True, True),
-    "bw_only": (False, True, True, False),
-    "fw_only_no_teacher": (True, True, False, False),
+    "fw_only": (Phase(fw=True, lat=True), True),
+    "fw_bw": (Phase(fw=True, lat=True), True),
+    "bw_only": (Phase(lat=True), False),
+    "fw_only_no_teacher": (Phase(fw=True, lat=True), False),
 }
-
-REC_FLAGS = ("rec_WPP", "rec_WIP", "rec_BPI", "rec_BPP", "rec_BII", "rec_dWPP", "rec_dWIP",
-             "rec_dBPP", "rec_dBII", "rec_dBPI", "rec_uP", "rec_uP_breve", "rec_rP_breve", "rec_uI",
-             "rec_uI_breve", "rec_rI_breve", "rec_vbas", "rec_vapi", "rec_lat_mismatch",
-             "rec_input", "rec_target", "rec_error", "rec_MSE")
-
-
-def validation_epochs(epochs):
-    """Epochs after which validation runs (SPEC 7.2.3)."""
-    return [e for e in range(epochs) if (epochs > 1 and (10 * e) % epochs == 0) or epochs == 1]
 
 
 def steps_per_sample(P):
-    return int(P["Tpres"] / P["dt"])
+    return timing.steps_per_sample(P["Tpres"], P["dt"])
 
 
 def settling_steps(P):
-    return int(P["settling_time"] / P["dt"])
-
-
-class Progress:
-    """Minimal progress callback holder; `numpy_model.cli` installs a printer."""
-
-    def __init__(self, callback=None):
-        self.callback = callback
-
-    def __call__(self, **info):
-        if self.callback is not None:
-            self.callback(**info)
+    return timing.settling_steps(P["settling_time"], P["dt"])
 
 
 DIVERGENCE_LIMIT = 1e6      # |voltage| or |weight| beyond this counts as runaway
@@ -63,11 +47,16 @@ class DivergenceWatch:
 
     def check(self, ens):
         bad = {}
-        for var, arr in (("voltages", ens.u), ("forward weights WPP", ens.WPP)):
-            flat = arr.reshape(ens.S, -1)
-            with np.errstate(invalid="ignore"):
-                nonfinite = ~np.isfinite(flat).all(axis=1)
-                runaway = np.nanmax(np.abs(np.where(np.isfinite(flat), flat, 0)), axis=1) > DIVERGENCE_LIMIT
+        for var, arrs in (("voltages", (ens.u,)), ("forward weights WPP", ens.state.WPP)):
+            nonfinite = np.zeros(ens.S, bool)
+            peak = np.zeros(ens.S)
+            for arr in arrs:
+                flat = arr.reshape(ens.S, -1)
+                with np.errstate(invalid="ignore"):
+                    nonfinite |= ~np.isfinite(flat).all(axis=1)
+                    peak = np.maximum(peak, np.max(np.abs(np.where(np.isfinite(flat), flat, 0)), axis=1,
+                                                   initial=0.0))
+            runaway = peak > DIVERGENCE_LIMIT
             for s in np.flatnonzero(nonfinite | runaway):
                 what = f"{var} {'not finite' if nonfinite[s] else 'beyond 1e6 (runaway)'}"
                 bad[int(s)] = f"{bad[int(s)]}, {what}" if int(s) in bad else what
@@ -82,9 +71,9 @@ class DivergenceWatch:
         return [self.found[s] for s in sorted(self.found)]
 
 
-def run_phase(ens, mon, X, Y, nudge, LW, LL, LB, mse_sink=None, capture=None, capture_rate=True,
+def run_phase(ens, mon, X, Y, nudge, phase=FROZEN, mse_sink=None, capture=None, capture_rate=True,
               watch=None):
-    """Run len(X[0]) steps. X: (S, n, n0); Y: (S, n, n_out) or None.
+    """Run len(X[0]) steps under `phase` (what may learn). X: (S, n, n0); Y: (S, n, n_out) or None.
     nudge: the target enters the dynamics; otherwise it is only used for the MSE.
     capture: a list receiving the output (rate or voltage) *before* every step (teacher).
     watch: a DivergenceWatch checked every CHECK_EVERY steps."""
@@ -95,7 +84,7 @@ def run_phase(ens, mon, X, Y, nudge, LW, LL, LB, mse_sink=None, capture=None, ca
             y = None if Y is None else Y[:, t]
             if capture is not None:
                 capture.append((ens.output_rate() if capture_rate else ens.output_voltage())[0].copy())
-            step(ens, x, y if nudge else None, LW, LL, LB)
+            ens.step(x, y if nudge else None, phase)
             if mse_sink is not None and y is not None:
                 mse_sink.append(mse(ens, y, mon.rate_target, mon.rec_rate_MSE))
             mon.tick(ens, x, y)
@@ -110,14 +99,8 @@ def make_monitor(ens, P, total_steps, teacher=False, rate_target=True):
     if teacher:
         flags["rec_MSE"] = flags["rec_error"] = False
         flags["rec_uP_breve"] = True
-    if ens.kind == "errormc":
-        flags["rec_BPP"] = False
-    else:
-        flags["rec_BII"] = False
-    if ens.kind not in ("sacramento2018", "dPC"):
-        flags["rec_lat_mismatch"] = False
-    if ens.kind == "ann":
-        flags["rec_vapi"] = flags["rec_rI_breve"] = False
+    for k in flags:
+        flags[k] = flags[k] and applies(k, ens.kind)
     every = P["rec_per_steps"]
     return Monitor(ens, flags, every, total_steps // every + 1, rate_target,
                    P.get("rec_rate_MSE") is not None and bool(P.get("rec_rate_MSE")), flags["rec_MSE"])
@@ -147,17 +130,15 @@ def run_teacher(teacher, data, P, rate_target):
     each step (and, for cart-pole, one closed-loop test). Returns (targets per split as
     (n, n_out) arrays, monitor, cart-pole logs or None)."""
     n_settle = settling_steps(P)
-    total = n_settle + sum(len(v) for v in data.values())
-    if P["input_signal"] == "cartpole":
-        total += int(200 / P["dt"]) * 4
+    total = timing.teacher_total_steps(n_settle, [len(v) for v in data.values()],
+                                       P["input_signal"] == "cartpole", P["dt"])
     mon = make_monitor(teacher, P, total, teacher=True, rate_target=rate_target)
     X = {k: v[None] for k, v in data.items()}
-    run_phase(teacher, mon, X["train"][:, :n_settle], None, False, False, False, False)
+    run_phase(teacher, mon, X["train"][:, :n_settle], None, False)
     targets = {}
     for split in ("train", "val", "test"):
         cap = []
-        run_phase(teacher, mon, X[split], None, False, False, False, False,
-                  capture=cap, capture_rate=rate_target)
+        run_phase(teacher, mon, X[split], None, False, capture=cap, capture_rate=rate_target)
         targets[split] = np.array(cap)
     logs = None
     if P["input_signal"] == "cartpole":
@@ -178,10 +159,9 @@ class StudentRun:
         DT = data["train"].shape[0]
         self.ens, self.P, self.task = ens, P, task
         self.cartpole = P["input_signal"] == "cartpole"
-        total = n_settle + epochs * DT + len(validation_epochs(epochs)) * DT + DT
+        total = timing.student_total_steps(epochs, DT, n_settle, self.cartpole, P["dt"])
         self.logs = self.rngs = None
         if self.cartpole:
-            total += (epochs + 1) * int(200 / P["dt"]) * 4
             self.logs = _cartpole_logs(S)
             self.rngs = [reset_rng(s) for s in ens.seeds]
         self.mon = make_monitor(ens, P, total, rate_target=ens.rate_target)
@@ -213,27 +193,25 @@ def run_students(ens, data, targets, P, task, progress=None, run=None, checkpoin
     checkpoint as `run`; `checkpoint(run)` is called after every epoch. Returns the StudentRun."""
     run = run or StudentRun(ens, data, targets, P, task)
     ens, mon, watch = run.ens, run.mon, run.watch
-    LW, LL, LB, _ = TASKS[task]
+    learn, _ = TASKS[task]
     epochs = P["epochs"]
     val_epochs = set(validation_epochs(epochs))
     report = progress or (lambda **kw: None)
     if run.next_epoch < 0:
         report(phase="settling", epoch=0, epochs=epochs)
         watch.where = ("settling", 0)
-        run_phase(ens, mon, run.arrays["train"][0][:, :settling_steps(P)], None, False, False, False,
-                  False, watch=watch)
+        run_phase(ens, mon, run.arrays["train"][0][:, :settling_steps(P)], None, False, watch=watch)
         run.next_epoch = 0
     for epoch in range(run.next_epoch, epochs):
         watch.where = ("training", epoch)
         run.shuffle_split("train")
         X, Y = run.arrays["train"]
-        run_phase(ens, mon, X, Y, True, LW, LL, LB, watch=watch)
+        run_phase(ens, mon, X, Y, True, learn, watch=watch)
         if epoch in val_epochs:
             watch.where = ("validation", epoch)
             Xv, Yv = run.arrays["val"]          # captured before this validation's shuffle (7.3)
             run.shuffle_split("val")
-            run_phase(ens, mon, Xv, Yv, False, LW, LL, LB,
-                      mse_sink=mon.mse_val if mon.rec_MSE else None, watch=watch)
+            run_phase(ens, mon, Xv, Yv, False, learn, mse_sink=mon.mse_val if mon.rec_MSE else None, watch=watch)
         if run.cartpole:
             _run_cartpole_test(ens, mon, P, run.rngs, run.logs)
         watch.check(ens)
@@ -247,8 +225,7 @@ def run_students(ens, data, targets, P, task, progress=None, run=None, checkpoin
     else:
         run.shuffle_split("test")
         X, Y = run.arrays["test"]
-        run_phase(ens, mon, X, Y, False, False, False, False,
-                  mse_sink=mon.mse_test if mon.rec_MSE else None, watch=watch)
+        run_phase(ens, mon, X, Y, False, mse_sink=mon.mse_test if mon.rec_MSE else None, watch=watch)
     watch.check(ens)
     report(phase="testing", epoch=epochs, epochs=epochs)
     return run

@@ -2,14 +2,7 @@
 arrays (like Brian2's StateMonitor), SPEC 8. Export happens once, at the end (numpy_model.io)."""
 import numpy as np
 
-# rec_* flag -> variable name of Ensemble.layers_of
-LAYER_VARS = {
-    "rec_WPP": "WPP", "rec_WIP": "WIP", "rec_BPI": "BPI", "rec_BPP": "BPP", "rec_BII": "BII",
-    "rec_dWPP": "dWPP", "rec_dWIP": "dWIP", "rec_dBPP": "dBPP", "rec_dBII": "dBII", "rec_dBPI": "dBPI",
-    "rec_uP": "uP", "rec_uP_breve": "uP_breve", "rec_rP_breve": "rP_breve", "rec_uI": "uI",
-    "rec_uI_breve": "uI_breve", "rec_rI_breve": "rI_breve", "rec_vbas": "vbas", "rec_vapi": "vapi",
-    "rec_lat_mismatch": "lat_mismatch",
-}
+from .recvars import LAYER_VARS  # rec_* flag -> variable name of Ensemble.layers_of
 
 
 class Grow:

@@ -11,7 +11,8 @@ import dill
 import numpy as np
 
 from .ensemble import Ensemble
-from .init import RATE_TARGET_DEFAULT, apply_sps, draw_network
+from .init import apply_sps, draw_network
+from .models import RATE_TARGET_DEFAULT
 from .compare import run_compare
 from .io import Network, atomic_write_bytes, final_state
 from .params import effective_rate_target
@@ -74,7 +75,7 @@ def build(P, task, cont_models=None):
     if P["init_in_SPS"] and kind in ("sacramento2018", "dPC"):
         for net in students:
             apply_sps(net, P)
-    _, _, _, has_teacher = TASKS[task]
+    _, has_teacher = TASKS[task]
     teacher, t_seed = None, None
     if has_teacher:
         Pt = _teacher_params(P)
@@ -312,9 +313,10 @@ def compare_students(ens, students, P):
 def restore_ensemble(saved, P=None):
     """Rebuild an ensemble from saved networks of one kind (students, or a teacher) and their
     saved dynamic state, without simulating. P defaults to the params stored in the objects."""
-    if any(getattr(m, "state", None) is None for m in saved):
-        raise SetupError("the loaded model.pkl has no saved simulation state (written by an "
-                         "older version); rerun the simulation")
+    if any(not isinstance(getattr(m, "state", None), dict) or "dWPP" not in m.state
+           or isinstance(m.state.get("WPP"), np.ndarray) for m in saved):
+        raise SetupError("the loaded model.pkl has no saved simulation state in this version's "
+                         "format (written by an older version); rerun the simulation")
     P = P if P is not None else saved[0].params
     teacher = bool(getattr(saved[0], "is_teacher", False))
     kind = saved[0].mc_model

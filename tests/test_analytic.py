@@ -484,11 +484,11 @@ def expected_bp_backward(ens):
     """BP backward weights recomputed from WPP: B = N_B + (WPP restricted to P->P)^T, upper-triangular
     in errormc skip mode; sacramento2018/dPC/ann keep only the rows of hidden layers."""
     n0, NP = ens.lay.n0, ens.lay.NP
-    WT = np.transpose(ens.WPP[:, :, n0:], (0, 2, 1))   # (S, NP, NP): [pre P unit, post P unit]
+    WT = np.transpose(ens.full("WPP")[:, :, n0:], (0, 2, 1))   # (S, NP, NP): [pre P unit, post P unit]
     if ens.kind == "errormc":
-        B = ens.N_B + WT
+        B = ens.full("N_B") + WT
         return np.triu(B) if ens.bw_mode == "skip" else B
-    return ens.N_B + WT[:, :NP - ens.lay.n_out, :]
+    return ens.full("N_B") + WT[:, :NP - ens.lay.n_out, :]
 
 
 @pytest.mark.parametrize("case", sorted(ZERO_LR_CASES))
@@ -496,36 +496,37 @@ def test_zero_learning_rates_keep_weights(case):
     kind, over = ZERO_LR_CASES[case]
     P, nets, ens = make(kind, [3, 4, 3, 2], **over)
     x, y = inputs(P)
-    before = {name: getattr(ens, name).copy() for name in ("WPP", "WIP", "BPI", "B")}
+    before = {name: ens.full(name) for name in ("WPP", "WIP", "BPI", "B")}
     rs = np.random.RandomState(7)
     for sample in range(6):                         # training-like: new input/target every 50 steps
         xs = rs.uniform(-1, 1, x.shape)
         ys = rs.uniform(-0.5, 0.5, y.shape)
-        run(ens, xs, ys, n=50, LW=True, LL=True, LB=True)
-    assert np.max(np.abs(ens.dWPP)) == 0            # (dt * 0) * outer(...)
+        run(ens, xs, ys, n=50, fw=True, lat=True)
+    assert np.max(np.abs(ens.full("dWPP"))) == 0    # (dt * 0) * outer(...)
     for name in ("WPP", "WIP", "BPI", "B"):
         if ens.model_type == "BP" and (name == "B" or (name == "BPI" and kind == "sacramento2018")):
             continue
-        assert np.array_equal(getattr(ens, name), before[name]), f"{case}: {name} changed"
+        assert np.array_equal(ens.full(name), before[name]), f"{case}: {name} changed"
     if ens.model_type == "BP":
-        assert np.array_equal(ens.B, expected_bp_backward(ens))
+        B = ens.full("B")
+        assert np.array_equal(B, expected_bp_backward(ens))
         if kind == "sacramento2018":
             # BPI <- -BPP (SPEC 4.1 step 6); B's columns of the first hidden layer are structurally 0
             n1 = P["layers"][1]
-            assert np.array_equal(ens.BPI, -ens.B[:, :, n1:])
-            assert not ens.B[:, :, :n1].any()
+            assert np.array_equal(ens.full("BPI"), -B[:, :, n1:])
+            assert not B[:, :, :n1].any()
         if kind in ("errormc", "sacramento2018", "dPC") and P["WT_noise"] > 0:
-            assert np.max(np.abs(ens.N_B)) > 0.05    # the noise really is part of B
+            assert np.max(np.abs(ens.full("N_B"))) > 0.05    # the noise really is part of B
         if kind == "errormc" and ens.bw_mode == "layered" and P["WT_noise"] > 0:
             # quirk 12.9 / SPEC 5.7: BII[0] got its initial noise from an earlier draw than N_BII, so
             # only the last block of the refreshed BII equals its initial value
             last = (ens.lay.i(1), ens.lay.i(2))
-            np.testing.assert_array_equal(ens.B[:, last[0], last[1]], before["B"][:, last[0], last[1]])
-            assert not np.allclose(ens.B[:, ens.lay.i(0), ens.lay.i(1)],
+            np.testing.assert_array_equal(B[:, last[0], last[1]], before["B"][:, last[0], last[1]])
+            assert not np.allclose(B[:, ens.lay.i(0), ens.lay.i(1)],
                                    before["B"][:, ens.lay.i(0), ens.lay.i(1)])
         else:
             # nothing learned, so the refreshed B is the initial B
-            np.testing.assert_allclose(ens.B, before["B"], rtol=0, atol=1e-15)
+            np.testing.assert_allclose(B, before["B"], rtol=0, atol=1e-15)
 
 
 def test_zero_learning_rates_but_nonzero_plasticity_signal():
@@ -533,9 +534,9 @@ def test_zero_learning_rates_but_nonzero_plasticity_signal():
     P, nets, ens = make("sacramento2018", [3, 4, 3, 2], eta_fw=[0.1, 0.1, 0.1], activation="tanh",
                         **RANDOM_LATERAL)
     x, y = inputs(P)
-    W0 = ens.WPP.copy()
-    run(ens, x, y, n=50, LW=True, LL=True)
-    assert np.max(np.abs(ens.WPP - W0)) > 1e-6
+    W0 = ens.full("WPP")
+    run(ens, x, y, n=50, fw=True, lat=True)
+    assert np.max(np.abs(ens.full("WPP") - W0)) > 1e-6
 
 
 def test_rep_and_error_lookahead_switches():
@@ -555,8 +556,8 @@ def test_rep_and_error_lookahead_switches():
     x = _np.full((2, 3), 0.5)
     for _ in range(3):
         _step(ens, x, None)
-    ens.rep_lookahead = _np.zeros(ens.lay.NP, bool)
-    ens.error_lookahead = _np.array([True] * 4 + [False] * 2)
+    ens = ens.vary(rep_lookahead=_np.zeros(ens.lay.NP, bool),
+                   error_lookahead=_np.array([True] * 4 + [False] * 2))
     uP, uI = ens.uP.copy(), ens.uI.copy()
     _step(ens, x, None)
     _np.testing.assert_array_equal(ens.rPb, phi("tanh", uP))

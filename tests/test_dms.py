@@ -41,7 +41,7 @@ def test_dms_network_output_nonlinearity_and_lookahead():
     v = np.array([[0.0, 0.0, 0.6]])
     np.testing.assert_allclose(ens.phiP(np.repeat(v, 2, 0))[:, 2], np.tanh((0.6 - 0.5) * 20))
     assert np.all(ens.phiP.d(np.repeat(v, 2, 0))[:, 2] == 1.0)    # derivative stays linear
-    assert not ens.rep_lookahead.any() and ens.error_lookahead is None
+    assert not ens.c.rep_lookahead.any() and ens.c.error_lookahead is None
     assert np.all(ens.uP == 0) and np.all(ens.uI == 0)
 
 

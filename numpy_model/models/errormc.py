@@ -1,0 +1,266 @@
+"""errormc: the error-neuron microcircuit (Max et al., PLOS Comput Biol 2026; docs/model.md §4.4).
+
+Representation units u_R (stored as uP) and error units u_E (stored as uI), per layer k:
+
+    u_breve       = u_old + tau_look (u - u_old) / dt                       lookahead (§3)
+    r_R = phi(u_breve_R),  r_E = psi(u_breve_E)
+    v_bas         = W_PP r_R,prev-layer                                      basal dendrite
+    v_api         = B_PI r_E                                                 apical dendrite
+    v_den         = B_II r_E(layer above)   [* (W_IP phi'(u_breve_R)) with varphi_transfer]
+    soma, rep     du_R = dt (tau_R (g_b v_bas + g_a v_api) - u_R) / tau_R,   tau_R = 1/(g_l+g_b+g_a)
+    soma, error   du_E = dt (tau_E g_d v_den - u_E) / tau_E,                 tau_E = 1/(g_l+g_d)
+    output error  du_E = dt (tau_E g_t W_IP (phi'(u_breve_R) (y - r_R)) - u_E) / tau_E,  tau_E = 1/(g_l+g_t)
+    forward rule  dW_PP = (dt eta) (u_breve_R - c v_bas,prev) r_prev^T,     c = g_b/(g_l+g_b+g_a)   (§4.4.1)
+    lateral rule  dW_IP = -(dt eta_IP) (W_IP - I),  dB_PI = -(dt eta_PI) (B_PI - I)                (§4.4.2)
+    BP            B_II = [triu](W_PP^T + N_II), refreshed from the pre-update W_PP                 (§4.4.3)
+
+The output-error drive is evaluated as g_t (W_IP (phi' (y - r))), a regrouping of the published
+(g_t W_IP phi') (y - r) within a few ulp. B_II is stored transposed, so its BP refresh is a
+contiguous W + N^T per block.
+"""
+import numpy as np
+
+from ..activations import Population
+from ..state import Constants, State
+from . import common
+from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, masked_transpose,
+                      matvec, mv, rank1, scale_diff)
+
+RATE_TARGET_DEFAULT = True
+RECORDS = ("BII",)
+
+
+def interneuron_sizes(layers, error_layers):
+    """Error-unit layer sizes e_1 .. e_{L-1} (§5.2)."""
+    return list(error_layers[1:])
+
+
+def lateral_length(L):
+    return L - 1
+
+
+# ----------------------------------------------------------------------------------- constants
+def time_constants(g, lay):
+    """tau of u = [u_R | u_E]: 1/(g_l+g_b+g_a) and 1/(g_l+g_d), output errors 1/(g_l+g_t)."""
+    tauP = np.full(lay.NP, 1 / ((g["gl"] + g["gb"]) + g["ga"]))
+    tauE = np.full(lay.NI, 1 / (g["gl"] + g["gd"]))
+    tauE[lay.i_out] = 1 / (g["gl"] + g["gt"])
+    return np.concatenate([tauP, tauE])
+
+
+def forward_gain(g):
+    """c = g_b / (g_l + g_b + g_a) (§4.4.1)."""
+    return g["gb"] / ((g["gl"] + g["gb"]) + g["ga"])
+
+
+def _backward_blocks(lay, bw_mode):
+    """Blocks of B_II^T (rows e_{k+2}, cols e_{k+1}) and the BP pairs (kp, kq) of §4.4.3."""
+    NE, L = lay.NI, lay.L
+    if bw_mode == "skip":
+        return Blocks.of((NE, NE), [(slice(0, NE), slice(0, NE))], dense=True), \
+            [(kp, kq) for kp in range(L - 1) for kq in range(kp, L - 1)]
+    blocks = [(lay.i(k + 1), lay.i(k)) for k in range(L - 2)]
+    return Blocks.of((NE, NE), blocks), [(k, k + 1) for k in range(L - 2)]
+
+
+def _bp_refresh(lay, WB, BB, pairs, N_B):
+    """BII^T[q, p] = W_PP[P(q), n0 + P(p)] + N^T on the overlap of error and rep sizes."""
+    e, n = lay.i_sizes, lay.p_sizes
+    sub = []
+    for kp, kq in pairs:
+        nr, nc = min(e[kp], n[kp]), min(e[kq], n[kq])       # BII rows (layer kp) / cols (kq)
+        q0, p0 = lay.i_off[kq], lay.i_off[kp]                # in BII^T: rows q, cols p
+        sub.append((q0, p0, lay.p_off[kq], lay.n0 + lay.p_off[kp], nc, nr))
+    equal = all(e[k] == n[k] for k in range(len(e)))
+    if BB.dense and WB.dense and equal:                      # one masked transposed view
+        mask = np.zeros(BB.shape)
+        for q0, p0, _, _, nq, np_ in sub:
+            mask[q0:q0 + nq, p0:p0 + np_] = 1.0
+        NE = lay.NI
+        view = (slice(0, NE), slice(lay.n0, lay.n0 + NE))
+        return ("mask", view, np.broadcast_to(mask, (N_B[0].shape[0],) + mask.shape).copy())
+    pairs_out, rest = [], []
+    for (kp, kq), (q0, p0, wr0, wc0, nq, np_) in zip(pairs, sub):
+        db, dr, dc = _locate(BB, q0, p0, nq, np_)
+        pairs_out.append((db, dr, dc) + _locate(WB, wr0, wc0, nq, np_))
+        for r0, r1, c0, c1 in ((q0 + nq, q0 + e[kq], p0, p0 + e[kp]), (q0, q0 + nq, p0 + np_, p0 + e[kp])):
+            if r1 > r0 and c1 > c0:
+                rest.append(_locate(BB, r0, c0, r1 - r0, c1 - c0))
+    return Transposes(tuple(pairs_out), transpose=False, rest=tuple(rest))
+
+
+def _locate(blocks, r0, c0, nr, nc):
+    """(stored array, row slice, col slice) holding full-matrix rows r0.. and cols c0.."""
+    for b, (r, c) in enumerate(blocks.stored):
+        if r.start <= r0 and r0 + nr <= r.stop and c.start <= c0 and c0 + nc <= c.stop:
+            return b, slice(r0 - r.start, r0 - r.start + nr), slice(c0 - c.start, c0 - c.start + nc)
+    raise ValueError("BP refresh: a block pair outside the stored weights")
+
+
+def constants(nets, P, lay, taur=None, rate_target=None):
+    """Frozen constants of an errormc ensemble from its per-seed initial networks."""
+    first, S = nets[0], len(nets)
+    g = common.conductances(P, "errormc")
+    dt = P["dt"]
+    WB, lr_WPP = common.forward_blocks(lay, first.fw_mode, first.eta_fw, dt, S)
+    diag_IP = [(lay.i(k), lay.p(k)) for k in range(lay.L - 1)]
+    diag_PI = [(lay.p(k), lay.i(k)) for k in range(lay.L - 1)]
+    WIPB, BPIB = Blocks.of((lay.NI, lay.NP), diag_IP), Blocks.of((lay.NP, lay.NI), diag_PI)
+    eta_IP, eta_PI = tuple(P["eta_IP"] or ()), tuple(P["eta_PI"] or ())
+    lr_IP = WIPB.lr(S, [(-dt) * x for x in eta_IP]) if any(eta_IP) else None
+    lr_PI = BPIB.lr(S, [(-dt) * x for x in eta_PI]) if any(eta_PI) else None
+    BB, pairs = _backward_blocks(lay, first.bw_mode)
+    N_B = refresh = None
+    if first.model_type == "BP":
+        N_B = _noise_T(nets, lay, BB)
+        refresh = _bp_refresh(lay, WB, BB, pairs, N_B)
+    tau = time_constants(g, lay)
+    return Constants(
+        kind="errormc", S=S, seeds=tuple(n.seed for n in nets), lay=lay, dt=dt, g=g,
+        model_type=first.model_type, fw_mode=first.fw_mode, bw_mode=first.bw_mode,
+        teacher=first.teacher, eta_fw=first.eta_fw, eta_IP=eta_IP, eta_PI=eta_PI,
+        rate_target=RATE_TARGET_DEFAULT if rate_target is None else rate_target,
+        phiP=common.population(nets, "activation", "slope", "offset", lay.p_sizes),
+        psiE=common.population(nets, "error_activation", "error_slope", "error_offset", lay.i_sizes),
+        tau=tau, tau_look=common.tau_look(tau, taur, first.teacher),
+        WPP=WB, lr_WPP=lr_WPP, c_fw=forward_gain(g),
+        WIP=WIPB, lr_IP=lr_IP, I_WIP=WIPB.from_layers(1, [np.eye(*w.shape)[None] for w in first.WIP]),
+        BPI=BPIB, lr_PI=lr_PI, I_BPI=BPIB.from_layers(1, [np.eye(*b.shape)[None] for b in first.BPI]),
+        B=BB, N_B=N_B, refresh=refresh, **common.switches(P, "errormc"))
+
+
+def _bii_layers(net):
+    return net.BII if net.bw_mode == "layered" else [net.BII[0]]
+
+
+def _noise_T(nets, lay, BB):
+    """N_II^T per stored block (skip: triu(N) as published, so that [triu] is exact)."""
+    def T(blocks):
+        return [np.swapaxes(np.asarray(b), -1, -2) for b in blocks]
+    if nets[0].bw_mode == "skip":
+        return BB.from_layers(len(nets), T([np.stack([np.triu(n.N_B[0]) for n in nets])]))
+    return BB.from_layers(len(nets), [np.swapaxes(np.stack([n.N_B[k] for n in nets]), 1, 2)
+                                      for k in range(len(nets[0].N_B))])
+
+
+# --------------------------------------------------------------------------------------- state
+def initial_state(nets, C):
+    lay, S = C.lay, C.S
+    st = common.initial_state(nets, C, lay.NP, C.psiE)
+    st.WIP = C.WIP.from_layers(S, common.stack_layers(nets, "WIP"))
+    st.BPI = C.BPI.from_layers(S, common.stack_layers(nets, "BPI"))
+    nB = len(C.B.views)
+    st.B = C.B.from_layers(S, [np.swapaxes(np.stack([_bii_layers(n)[k] for n in nets]), 1, 2)
+                               for k in range(nB)])
+    st.dWIP, st.dBPI = C.WIP.zeros(S), C.BPI.zeros(S)
+    st.dP = np.zeros((S, lay.NP))
+    st.vapi, st.vapi_prev = np.zeros((S, lay.NP)), np.zeros((S, lay.NP))
+    st.vden, st.vden_prev = np.zeros((S, lay.NI)), np.zeros((S, lay.NI))
+    return st
+
+
+# ---------------------------------------------------------------------------------------- step
+def rates(C, st):
+    """Lookahead voltages and rates r_R = phi(u_breve_R), r_E = psi(u_breve_E), phi'(u_breve_R)."""
+    NP = C.lay.NP
+    ub = lookahead(st.u, st.u_old, C.tau_look, C.dt, out=st.ub)
+    uPb, uEb = ub[:, :NP], ub[:, NP:]
+    rP = st.r_full[:, C.lay.n0:]
+    if C.rep_lookahead is None:
+        C.phiP(uPb, out=rP)
+        st.dP = C.phiP.d(uPb, rP)
+    else:                                   # DMS: instantaneous rates where the mask is off
+        C.phiP(np.where(C.rep_lookahead, uPb, st.u[:, :NP]), out=rP)
+        st.dP = C.phiP.d(uPb)
+    argE = uEb if C.error_lookahead is None else np.where(C.error_lookahead, uEb, st.u[:, NP:])
+    C.psiE(argE, out=st.rIb)
+    return rP, st.rIb
+
+
+def dendrites(C, st, rE):
+    """v_bas = W_PP r, v_api = B_PI r_E, v_den = B_II r_E [* W_IP phi'] (§4.4 steps 4-6)."""
+    matvec(st.WPP, C.WPP, st.r_full, st.vbas)
+    matvec(st.BPI, C.BPI, rE, st.vapi)
+    vecmat_T(st.B, C.B, rE, st.vden)
+    if C.varphi_transfer:
+        a = matvec(st.WIP, C.WIP, st.dP, np.empty_like(st.vden))
+        np.multiply(a, st.vden, out=st.vden)
+
+
+def vecmat_T(BT, blocks, r, out):
+    """out = B r with B stored transposed: out[cols] = r[rows] @ B^T[rows, cols]."""
+    for a, (rr, cc) in zip(BT, blocks.stored):
+        np.matmul(r[:, None, rr], a, out=out[:, None, cc])
+    return out
+
+
+def somatic_drive(C, st, y, rP):
+    """D = [g_b v_bas + g_a v_api | g_d v_den], output errors g_t W_IP (phi' (y - r)) (§4.4 step 8)."""
+    lay, g = C.lay, C.g
+    NP = lay.NP
+    D = np.empty_like(st.u)
+    DP, DE = D[:, :NP], D[:, NP:]
+    np.multiply(st.vbas, g["gb"], out=DP)
+    DP += g["ga"] * st.vapi
+    np.multiply(st.vden, g["gd"], out=DE)
+    if y is None:
+        DE[:, lay.i_out] = 0.0
+    else:
+        b, r, c = C.WIP.views[-1]
+        W_out = st.WIP[b][:, r, c]
+        e = st.dP[:, lay.out] * (y - rP[:, lay.out])
+        np.multiply(mv(W_out, e), g["gt"], out=DE[:, lay.i_out])
+    return D
+
+
+def plasticity(C, st):
+    """dW_PP, dW_IP, dB_PI (not applied yet) and the BP refresh of B_II (§4.4.1-4.4.3)."""
+    post = common.forward_post(C, st)
+    rank1(st.dWPP, C.WPP, post, st.r_full_prev, C.lr_WPP)
+    if C.lr_IP is not None:
+        scale_diff(st.WIP, C.I_WIP, C.lr_IP, st.dWIP)
+    if C.lr_PI is not None:
+        scale_diff(st.BPI, C.I_BPI, C.lr_PI, st.dBPI)
+    if C.refresh is not None:
+        common.bp_refresh(C, st)
+
+
+def step(C, st, x, y, phase):
+    """One dt for every network of the ensemble (§4.4 steps 1-10), in place."""
+    common.swap(st)
+    st.rIb, st.rIb_prev = st.rIb_prev, st.rIb
+    st.vden, st.vden_prev = st.vden_prev, st.vden
+    st.vapi, st.vapi_prev = st.vapi_prev, st.vapi
+    rP, rE = rates(C, st)
+    st.r_full[:, :C.lay.n0] = x
+    dendrites(C, st, rE)
+    du = euler_increment(somatic_drive(C, st, y, rP), st.u, C.tau, C.tau, C.dt)
+    if phase.plastic:
+        plasticity(C, st)
+    common.advance(st, du)
+    if phase.fw:
+        common.apply_forward(C, st)
+    if phase.lat:
+        if C.lr_IP is not None:
+            add_into(st.WIP, st.dWIP)
+        if C.lr_PI is not None:
+            add_into(st.BPI, st.dBPI)
+
+
+# ----------------------------------------------------------------------------------- recording
+def layers_of(C, st, name):
+    """errormc's recordable variables in the published per-layer layout (§8.1)."""
+    lay = C.lay
+    if name in ("BII", "dBII"):
+        B = [np.swapaxes(v, 1, 2) for v in C.B.layers(st.B)]
+        return [np.zeros_like(b) for b in B] if name == "dBII" else B
+    if name in ("WIP", "dWIP", "BPI", "dBPI"):
+        blocks = C.WIP if name.endswith("WIP") else C.BPI
+        return blocks.layers(getattr(st, name))
+    if name == "uI_breve":
+        return lay.split(st.ub[:, lay.NP:], lay.i_sizes)
+    if name == "rI_breve":
+        return lay.split(st.rIb, lay.i_sizes)
+    if name == "vapi":
+        return lay.split(st.vapi)
+    return common.layers_of(C, st, name)
