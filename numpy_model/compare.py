@@ -112,7 +112,8 @@ def compare_updates(ens, students, P):
     rec = {n: _stack_series(students, n) for n in needed}
     R = rec["WPP_time_series"][0].shape[1]
     ones = np.ones_like(np.asarray(ens.eta_fw, dtype=float))                       # eta_fw <- 1
-    cmp = ens.vary(lr_WPP=common.forward_blocks(lay, ens.fw_mode, ones, ens.dt, ens.S)[1])
+    cmp = ens.vary(lr_WPP=common.forward_blocks(lay, ens.fw_mode, ones, ens.dt, ens.S)[1],
+                   fused_update=False)                                         # dW_PP is read
     rows = []
     for r in range(TPRE, R):
         ens.set_layers("WPP", [a[:, r] for a in rec["WPP_time_series"]])

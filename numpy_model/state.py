@@ -75,6 +75,7 @@ class Constants:
     varphi_transfer: bool = False
     dWPP_use_activation: bool = False
     dWPP_low_pass: bool = False
+    fused_update: bool = False   # W_PP += lr post r^T in one pass; dW_PP is then not kept
     tauLO: float = 1.0
     rep_lookahead: Optional[np.ndarray] = None     # per-unit masks (DMS); None: everywhere
     error_lookahead: Optional[np.ndarray] = None

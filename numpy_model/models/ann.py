@@ -14,7 +14,7 @@ import numpy as np
 
 from ..state import Constants
 from . import common, sacramento2018 as sac
-from .kernels import add_into, mv, rank1
+from .kernels import mv
 
 RATE_TARGET_DEFAULT = True
 
@@ -49,7 +49,7 @@ def constants(nets, P, lay, taur=None, rate_target=None):
         tau=ones, tau_look=ones, WPP=WB, lr_WPP=lr_WPP, c_ann=g["gb"] / (g["gb"] + g["gl"]),
         B=BB, N_B=N_B, refresh=refresh,
         extra={"WIP": common.stack_layers(nets, "WIP"), "BPI": common.stack_layers(nets, "BPI")},
-        **common.switches(P, "ann"))
+        **common.switches(P, "ann", WB))
 
 
 def initial_state(nets, C):
@@ -61,7 +61,7 @@ def initial_state(nets, C):
 def step(C, st, x, y, phase):
     """One dt for every network (§4.3), in place."""
     lay = C.lay
-    n0, NP, NPh = lay.n0, lay.NP, lay.NPh
+    n0, NP = lay.n0, lay.NP
     st.r_full, st.r_full_prev = st.r_full_prev, st.r_full
     uP, uE = st.u[:, :NP], st.u[:, NP:]
     rP = st.r_full[:, n0:]
@@ -77,12 +77,12 @@ def step(C, st, x, y, phase):
         mv(C.c_ann * W, st.r_full[:, c], out=D[:, r])
     du = D - st.u
     if phase.plastic:
-        rank1(st.dWPP, C.WPP, uE, st.r_full_prev, C.lr_WPP)
+        common.forward_plasticity(C, st, uE)
         if C.refresh is not None:
             common.bp_refresh(C, st)
     common.advance(st, du)
     if phase.fw:
-        add_into(st.WPP, st.dWPP)
+        common.apply_forward(C, st, uE)
 
 
 def layers_of(C, st, name):

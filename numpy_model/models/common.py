@@ -5,7 +5,7 @@ import numpy as np
 
 from ..activations import Population
 from ..state import State
-from .kernels import Blocks, add_into, masked_transpose
+from .kernels import Blocks, add_into, masked_transpose, rank1, rank1_add
 
 
 def conductances(P, kind):
@@ -51,11 +51,14 @@ def tau_look(tau, taur, teacher):
     return tau * look if look != 1.0 else tau
 
 
-def switches(P, kind):
+def switches(P, kind, WB):
+    """Options of the dynamics. The forward update is fused (one BLAS pass, no dW_PP kept) for
+    per-block weights unless dW_PP is recorded or low-passed; --compare turns it off."""
+    low_pass = bool(P.get("dWPP_low_pass", False)) and kind == "errormc"
     return dict(varphi_transfer=bool(P.get("varphi_transfer", False)),
                 dWPP_use_activation=bool(P.get("dWPP_use_activation", False)),
-                dWPP_low_pass=bool(P.get("dWPP_low_pass", False)) and kind == "errormc",
-                tauLO=P.get("tauLO", 1.0))
+                dWPP_low_pass=low_pass, tauLO=P.get("tauLO", 1.0),
+                fused_update=not WB.dense and not low_pass and not P.get("rec_dWPP"))
 
 
 def stack_layers(nets, name):
@@ -109,9 +112,18 @@ def forward_post(C, st):
     return st.ub[:, :NP] - C.c_fw * st.vbas_prev
 
 
-def apply_forward(C, st):
-    """W_PP += dW_PP, or through the low-pass LWPP += (dt/tauLO)(dW_PP - LWPP) (errormc)."""
-    if C.dWPP_low_pass:
+def forward_plasticity(C, st, post):
+    """dW_PP = (dt eta) post r_prev^T (§4.1 step 6, §4.4.1), unless fused into the update."""
+    if not C.fused_update:
+        rank1(st.dWPP, C.WPP, post, st.r_full_prev, C.lr_WPP)
+
+
+def apply_forward(C, st, post):
+    """W_PP += dW_PP (fused: W_PP += (dt eta) post r_prev^T), or through the low-pass
+    LWPP += (dt/tauLO)(dW_PP - LWPP) (errormc)."""
+    if C.fused_update:
+        rank1_add(st.WPP, C.WPP, post, st.r_full_prev, C.lr_WPP)
+    elif C.dWPP_low_pass:
         for L, d, W in zip(st.LWPP, st.dWPP, st.WPP):
             L += (C.dt / C.tauLO) * (d - L)
             W += L

@@ -35,7 +35,7 @@ def initial_state(nets, C):
 
 def step(C, st, x, y, phase):
     """One dt for every network (§4.2), in place."""
-    lay, n0, NP, NPh = C.lay, C.lay.n0, C.lay.NP, C.lay.NPh
+    n0, NP, NPh = C.lay.n0, C.lay.NP, C.lay.NPh
     st.r_full, st.r_full_prev, st.r_full_prev2 = st.r_full_prev2, st.r_full, st.r_full_prev
     st.vbas, st.vbas_prev = st.vbas_prev, st.vbas
     st.vapi, st.vapi_prev = st.vapi_prev, st.vapi
@@ -52,15 +52,17 @@ def step(C, st, x, y, phase):
     tau_drive = sac.pyramidal_drive(C, st, y, D)
     du = euler_increment(D, st.u, tau_drive, C.tau, C.dt)
     du[:, NP:] = 0.0                                # dPC interneuron somata are never updated
+    post = None
     if phase.plastic:
-        rank1(st.dWPP, C.WPP, common.forward_post(C, st), st.r_full_prev, C.lr_WPP)
+        post = common.forward_post(C, st)
+        common.forward_plasticity(C, st, post)
         if C.lr_PI is not None:
             rank1(st.dBPI, C.BPI, -st.vapi_prev, rI_prev, C.lr_PI)
         if C.refresh is not None:
             common.bp_refresh(C, st)
     common.advance(st, du)
     if phase.fw:
-        add_into(st.WPP, st.dWPP)
+        common.apply_forward(C, st, post)
     if phase.lat and C.lr_PI is not None:
         add_into(st.BPI, st.dBPI)
 

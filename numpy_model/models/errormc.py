@@ -20,11 +20,10 @@ contiguous W + N^T per block.
 """
 import numpy as np
 
-from ..activations import Population
-from ..state import Constants, State
+from ..state import Constants
 from . import common
-from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, masked_transpose,
-                      matvec, mv, rank1, scale_diff)
+from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
+                      scale_diff)
 
 RATE_TARGET_DEFAULT = True
 RECORDS = ("BII",)
@@ -82,18 +81,24 @@ def _bp_refresh(lay, WB, BB, pairs, N_B):
     pairs_out, rest = [], []
     for (kp, kq), (q0, p0, wr0, wc0, nq, np_) in zip(pairs, sub):
         db, dr, dc = _locate(BB, q0, p0, nq, np_)
-        pairs_out.append((db, dr, dc) + _locate(WB, wr0, wc0, nq, np_))
+        src = _locate(WB, wr0, wc0, nq, np_, missing_ok=True)
+        if src is None:                  # a forward block that is structurally zero: B = N there
+            rest.append((db, dr, dc))
+        else:
+            pairs_out.append((db, dr, dc) + src)
         for r0, r1, c0, c1 in ((q0 + nq, q0 + e[kq], p0, p0 + e[kp]), (q0, q0 + nq, p0 + np_, p0 + e[kp])):
             if r1 > r0 and c1 > c0:
                 rest.append(_locate(BB, r0, c0, r1 - r0, c1 - c0))
     return Transposes(tuple(pairs_out), transpose=False, rest=tuple(rest))
 
 
-def _locate(blocks, r0, c0, nr, nc):
+def _locate(blocks, r0, c0, nr, nc, missing_ok=False):
     """(stored array, row slice, col slice) holding full-matrix rows r0.. and cols c0.."""
     for b, (r, c) in enumerate(blocks.stored):
         if r.start <= r0 and r0 + nr <= r.stop and c.start <= c0 and c0 + nc <= c.stop:
             return b, slice(r0 - r.start, r0 - r.start + nr), slice(c0 - c.start, c0 - c.start + nc)
+    if missing_ok:
+        return None
     raise ValueError("BP refresh: a block pair outside the stored weights")
 
 
@@ -126,7 +131,7 @@ def constants(nets, P, lay, taur=None, rate_target=None):
         WPP=WB, lr_WPP=lr_WPP, c_fw=forward_gain(g),
         WIP=WIPB, lr_IP=lr_IP, I_WIP=WIPB.from_layers(1, [np.eye(*w.shape)[None] for w in first.WIP]),
         BPI=BPIB, lr_PI=lr_PI, I_BPI=BPIB.from_layers(1, [np.eye(*b.shape)[None] for b in first.BPI]),
-        B=BB, N_B=N_B, refresh=refresh, **common.switches(P, "errormc"))
+        B=BB, N_B=N_B, refresh=refresh, **common.switches(P, "errormc", WB))
 
 
 def _bii_layers(net):
@@ -216,13 +221,14 @@ def somatic_drive(C, st, y, rP):
 def plasticity(C, st):
     """dW_PP, dW_IP, dB_PI (not applied yet) and the BP refresh of B_II (§4.4.1-4.4.3)."""
     post = common.forward_post(C, st)
-    rank1(st.dWPP, C.WPP, post, st.r_full_prev, C.lr_WPP)
+    common.forward_plasticity(C, st, post)
     if C.lr_IP is not None:
         scale_diff(st.WIP, C.I_WIP, C.lr_IP, st.dWIP)
     if C.lr_PI is not None:
         scale_diff(st.BPI, C.I_BPI, C.lr_PI, st.dBPI)
     if C.refresh is not None:
         common.bp_refresh(C, st)
+    return post
 
 
 def step(C, st, x, y, phase):
@@ -235,11 +241,10 @@ def step(C, st, x, y, phase):
     st.r_full[:, :C.lay.n0] = x
     dendrites(C, st, rE)
     du = euler_increment(somatic_drive(C, st, y, rP), st.u, C.tau, C.tau, C.dt)
-    if phase.plastic:
-        plasticity(C, st)
+    post = plasticity(C, st) if phase.plastic else None
     common.advance(st, du)
     if phase.fw:
-        common.apply_forward(C, st)
+        common.apply_forward(C, st, post)
     if phase.lat:
         if C.lr_IP is not None:
             add_into(st.WIP, st.dWIP)

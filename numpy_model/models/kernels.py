@@ -12,9 +12,11 @@ per layer; `dense_below` decides, from the per-seed sizes only, so the choice ne
 Every product keeps the published grouping of its factors; summation order inside a dot product
 is BLAS's (docs/model.md §0, "float evaluation order").
 """
+import os
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg.blas import dger
 
 # Batched matrix-vector product over the seed axis: (S, a, b), (S, b) -> (S, a). numpy >= 2.2 has
 # it as one gufunc (the same kernel and numbers as matmul, less call overhead).
@@ -30,6 +32,16 @@ else:                                             # pragma: no cover - numpy < 2
 
 #: a matrix with at most this many entries per seed is stored as one dense block
 DENSE_ENTRIES = 2048
+#: "auto" (by size), "dense" or "blocks": the environment variable NUMPY_MODEL_WEIGHT_STORAGE
+#: forces one storage for every matrix (the tests run both; the numbers agree within an ulp)
+STORAGE_ENV = "NUMPY_MODEL_WEIGHT_STORAGE"
+
+
+def storage():
+    value = os.environ.get(STORAGE_ENV, "auto")
+    if value not in ("auto", "dense", "blocks"):
+        raise ValueError(f"{STORAGE_ENV}={value!r}: expected auto, dense or blocks")
+    return value
 
 
 def lookahead(u, u_old, tau, dt, out=None):
@@ -64,7 +76,8 @@ class Blocks:
         (rows x cols) matrix: one array per block, or one dense array if `dense` (default: when
         the matrix is small)."""
         if dense is None:
-            dense = shape[0] * shape[1] <= DENSE_ENTRIES
+            mode = storage()
+            dense = mode == "dense" or (mode == "auto" and shape[0] * shape[1] <= DENSE_ENTRIES)
         if dense:
             full = (slice(0, shape[0]), slice(0, shape[1]))
             return cls(tuple(shape), (full,), tuple((0, r, c) for r, c in layer_blocks))
@@ -126,6 +139,16 @@ def rank1(dW, blocks, post, pre, lr):
         np.multiply(post[:, r, None], pre[:, None, c], out=d)
         np.multiply(d, rate, out=d)
     return dW
+
+
+def rank1_add(W, blocks, post, pre, lr):
+    """W += lr post pre^T per stored block and seed, in one BLAS ger pass (per-block storage):
+    (lr post_i) pre_j instead of (post_i pre_j) lr, a regrouping within an ulp (§4.4.1)."""
+    for a, (r, c), rate in zip(W, blocks.stored, lr):
+        for s in range(a.shape[0]):
+            out = dger(rate, pre[s, c], post[s, r], a=a[s].T, overwrite_a=True)
+            if not np.shares_memory(out, a):          # never silently update a copy
+                a[s] = out.T
 
 
 def add_into(W, dW):

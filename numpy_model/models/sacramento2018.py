@@ -19,8 +19,7 @@ import numpy as np
 from ..activations import Population
 from ..state import Constants
 from . import common
-from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, outer,
-                      rank1)
+from .kernels import Blocks, Transposes, add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
 
@@ -114,7 +113,7 @@ def constants(nets, P, lay, taur=None, rate_target=None, kind="sacramento2018"):
         tau_drive_nt=tau_nt, gx=gx, WPP=WB, lr_WPP=lr_WPP, c_fw=forward_gain(g, lay),
         WIP=WIPB, lr_IP=WIPB.lr(S, [dt * x for x in eta_IP[:lay.L - 2]]),
         BPI=BPIB, lr_PI=BPIB.lr(S, [dt * x for x in eta_PI[:lay.L - 2]]) if any(eta_PI) else None,
-        B=BB, N_B=N_B, refresh=refresh, **common.switches(P, kind))
+        B=BB, N_B=N_B, refresh=refresh, **common.switches(P, kind, WB))
 
 
 def initial_state(nets, C):
@@ -176,8 +175,10 @@ def step(C, st, x, y, phase):
     np.multiply(st.vden, g["gd"], out=DI)
     DI += g["gn"] * ub[:, lay.p_sizes[0]:NP]
     du = euler_increment(D, st.u, tau_drive, C.tau, C.dt)
+    post = None
     if phase.plastic:
-        rank1(st.dWPP, C.WPP, common.forward_post(C, st), st.r_full_prev, C.lr_WPP)
+        post = common.forward_post(C, st)
+        common.forward_plasticity(C, st, post)
         postI = st.rIb - C.phiI((g["gd"] / (g["gl"] + g["gd"])) * st.vden_prev)
         rank1(st.dWIP, C.WIP, postI, st.r_full_prev[:, n0:], C.lr_IP)
         if C.lr_PI is not None:
@@ -186,7 +187,7 @@ def step(C, st, x, y, phase):
             refresh_backward(C, st)
     common.advance(st, du)
     if phase.fw:
-        add_into(st.WPP, st.dWPP)
+        common.apply_forward(C, st, post)
     if phase.lat:
         add_into(st.WIP, st.dWIP)
         if C.lr_PI is not None:
