@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import GOLDEN
-from numpy_model import plots
+from numpy_model.plots import draw, figure, weights
 from numpy_model.params import validate
 from numpy_model.plots import plot_run
 from numpy_model.run import simulate
@@ -192,19 +192,19 @@ def test_many_students_and_usetex_requested(runs, tmp_path):
         paths = _plot([base[0]] + students, tmp_path)
     assert _names(paths) == ["MSE", "WPP_layer1", "WPP_layer2", "WPP_layer3"]
     _check_pngs(paths, tmp_path)
-    handles = plots._student_handles(students, plots._colours(len(students)))
-    assert len(handles) == plots.MAX_LEGEND and handles[-1].get_label() == "+3 more seeds"
-    assert plots._student_handles(students[:1], plots._colours(1)) == []
+    handles = figure._student_handles(students, figure._colours(len(students)))
+    assert len(handles) == figure.MAX_LEGEND and handles[-1].get_label() == "+3 more seeds"
+    assert figure._student_handles(students[:1], figure._colours(1)) == []
 
 
 def test_every_file_is_written_atomically(runs, tmp_path, monkeypatch):
     calls = []
-    real = plots.atomic_write_bytes
+    real = figure.atomic_write_bytes
 
     def spy(path, data):
         calls.append(path)
         real(path, data)
-    monkeypatch.setattr(plots, "atomic_write_bytes", spy)
+    monkeypatch.setattr(figure, "atomic_write_bytes", spy)
     paths = _plot(_only(runs["ann"], {"WPP_time_series", "MSE_val_time_series"}), tmp_path)
     assert paths and calls == paths
 
@@ -224,13 +224,13 @@ def test_a_failing_figure_is_logged_and_the_others_are_written(runs, tmp_path):
 def test_teacher_blocks_are_embedded_in_the_skip_matrix(runs):
     teacher, student = runs["errormc"][0], runs["errormc"][1]
     N = sum(student.layers)
-    ref = plots._teacher_reference(teacher, "WPP", 0, student, (N, N)).reshape(N, N)
+    ref = weights._teacher_reference(teacher, "WPP", 0, student, (N, N)).reshape(N, N)
     off = np.cumsum([0] + student.layers)
     for k, blk in enumerate(teacher.WPP):
         np.testing.assert_array_equal(ref[off[k + 1]:off[k + 2], off[k]:off[k + 1]], blk)
     assert np.isnan(ref).sum() == N * N - sum(b.size for b in teacher.WPP)
     # shapes without a counterpart get no teacher lines
-    assert plots._teacher_reference(teacher, "WIP", 0, student, student.WIP[0].shape) is None
+    assert weights._teacher_reference(teacher, "WIP", 0, student, student.WIP[0].shape) is None
 
 
 def test_decimation_keeps_the_envelope():
@@ -238,11 +238,11 @@ def test_decimation_keeps_the_envelope():
     Y = rng.normal(size=(100_003, 3))
     Y[500:700, 1] = np.nan
     x = np.arange(len(Y))
-    X, Yd = plots._decimate(x, Y, bins=1000)
+    X, Yd = draw._decimate(x, Y, bins=1000)
     assert Yd.shape[0] <= 2000 and X.shape == Yd.shape
     for j in range(3):
         assert np.nanmax(Yd[:, j]) == np.nanmax(Y[:, j]) and np.nanmin(Yd[:, j]) == np.nanmin(Y[:, j])
         assert np.all(np.diff(X[:, j]) >= 0)
     small = Y[:50]
-    X2, Y2 = plots._decimate(x[:50], small, bins=1000)
+    X2, Y2 = draw._decimate(x[:50], small, bins=1000)
     np.testing.assert_array_equal(Y2, small)
