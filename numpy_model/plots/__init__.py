@@ -35,10 +35,9 @@ import matplotlib
 from .angles import ANGLES, _plot_angles
 from .cartpole import _plot_cartpole
 from .figure import RC, _colours, _Writer
-from .mse import _plot_mse
-from .series import _n_layers
+from .mse import _plot_mse_test, _plot_mse_train, _plot_mse_val
 from .voltages import NEURONS, _plot_neurons
-from .weights import WEIGHTS, _plot_weight_layer
+from .weights import _plot_weights
 
 __all__ = ["plot_run"]
 
@@ -59,19 +58,11 @@ def plot_run(models, out_dir, log=print, strict=False):
     colours = _colours(len(students))
     cartpole = getattr(students[0], "input_signal", None) == "cartpole"
     with matplotlib.rc_context(RC):
-        w.run("MSE", _plot_mse, w, students, colours, "train")
+        w.run("MSE", _plot_mse_train, w, students)
         if not cartpole:
-            w.run("MSE_val", _plot_mse, w, students, colours, "val")
-            w.run("MSE_test", _plot_mse, w, students, colours, "test")
-        for name, prefix, label, use_teacher in WEIGHTS:
-            for k in range(_n_layers(students, name + "_time_series")):
-                w.run(f"{prefix}_layer{k + 1}", _plot_weight_layer, w, students, colours, teacher, name,
-                      prefix, label, k, use_teacher)
-        if getattr(students[0], "mc_model", None) == "sacramento2018":
-            n = min(_n_layers(students, "BPP_time_series"), _n_layers(students, "BPI_time_series"))
-            for k in range(n):
-                w.run(f"BPP+BPI_layer{k + 1}", _plot_weight_layer, w, students, colours, None, "BPP",
-                      "BPP+BPI", r"sum of weights $B_{PP}+B_{PI}$", k, False, "BPI")
+            w.run("MSE_val", _plot_mse_val, w, students)
+            w.run("MSE_test", _plot_mse_test, w, students)
+        _plot_weights(w, students, colours, teacher)
         for name, prefix, label, ylabel, mode in NEURONS:
             _plot_neurons(w, students, colours, name, prefix, label, ylabel, mode)
         for attr, prefix, title, sliced in ANGLES:

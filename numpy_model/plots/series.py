@@ -53,7 +53,7 @@ def _stack(series, k, start):
     return out
 
 
-def _weight_stacks(students, name, k, sum_with=None):
+def _layer_stacks(students, name, k, sum_with=None):
     """Per student (or None): (x, Y) of layer k of the series `name` (+ `sum_with`) from TPRE on
     (weights, voltages and rates alike)."""
     out = []

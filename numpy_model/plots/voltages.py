@@ -4,7 +4,7 @@ from matplotlib.lines import Line2D
 
 from .draw import _finite_range, _lines, _pick, _set_limits
 from .figure import _student_handles
-from .series import _n_layers, _target_stack, _time_label, _tpre, _weight_stacks
+from .series import _layer_stacks, _n_layers, _target_stack, _time_label, _tpre
 
 # per-neuron series: (record name, file prefix, title, y label, which list entries -> file index)
 #   "all": entry k -> layer{k+1};  "hidden": entries 0..L-3 -> layer{k+1};  "out": last entry -> layer0
@@ -26,7 +26,7 @@ NEURONS = [
 
 
 def _plot_neuron_layer(w, students, colours, name, prefix, label, ylabel, k, file_idx, where, target):
-    stacks = _weight_stacks(students, name, k)
+    stacks = _layer_stacks(students, name, k)
     if all(st is None for st in stacks):
         return
     s0 = next(s for s, st in zip(students, stacks) if st is not None)
