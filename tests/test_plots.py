@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import GOLDEN
-from numpy_model.plots import draw, figure, weights
+from numpy_model.plots import draw, figure, mse, weights
 from numpy_model.params import validate
 from numpy_model.plots import plot_run
 from numpy_model.run import simulate
@@ -246,3 +246,31 @@ def test_decimation_keeps_the_envelope():
     small = Y[:50]
     X2, Y2 = draw._decimate(x[:50], small, bins=1000)
     np.testing.assert_array_equal(Y2, small)
+
+
+def test_validation_boundaries_truncate_like_the_simulator():
+    """Tpres = 0.3, dt = 0.1: a sample lasts int(0.3 / 0.1) = 2 steps in the simulator (not round() = 3),
+    so with D = 4 samples a validation lasts 8 steps and MSE_val.png marks new validations at 8, 16."""
+    assert mse._validation_boundaries(24, 4, 0.3, 0.1) == [8, 16]
+    assert mse._validation_boundaries(8, 4, 0.3, 0.1) == []          # a single validation: no line
+    assert mse._validation_boundaries(400, 10, 0.2, 0.01) == [200]   # T = 20 (golden params)
+    assert mse._validation_boundaries(24, None, 0.3, 0.1) == []      # unknown D or T: no lines
+    assert mse._validation_boundaries(24, 4, None, 0.1) == []
+    assert mse._validation_boundaries(24, 4, 0.3, 0.0) == []
+
+
+def test_validation_boundaries_match_the_simulated_validations(tmp_path):
+    models = _run("ann_8421", flags=["rec_MSE"], Tpres=0.3, dt=0.1)   # 2 epochs: 2 validations
+    s = models[1]
+    n = len(s.MSE_val_time_series)
+    assert n == 2 * s.dataset_size * 2                               # 2 validations of D·T, T = 2
+    assert mse._validation_boundaries(n, s.dataset_size, s.Tpres, s.dt) == [n // 2]
+    assert mse._validation_schedule(s) == "2 validations, every 1 epoch"
+    assert "MSE_val" in _names(_plot(models, tmp_path))
+
+
+def test_validation_schedule_follows_the_published_rule():
+    from types import SimpleNamespace as NS
+    assert mse._validation_schedule(NS(epochs=1000)) == "10 validations, every 100 epochs"
+    assert mse._validation_schedule(NS(epochs=1)) == "1 validation"
+    assert mse._validation_schedule(NS(epochs=None)) == "validation phases"

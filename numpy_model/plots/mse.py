@@ -3,6 +3,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..timing import train_steps, validation_epochs
 from .draw import _fill, _line, _mean_std
 from .series import _series
 
@@ -49,7 +50,8 @@ def _mean_band(w, name, rows, x0, title, xlabel, n_students, boundaries=()):
 
 
 def _smoothing_window(m):
-    """Moving-average window of MSE.png in records, int(10·Tpres/dt/rec_per_steps), at least 1."""
+    """Moving-average window of MSE.png in records, at least 1: the published int(10·Tpres/dt/rec_per_steps)
+    (docs/model.md §10.1), which truncates the product, not T (so it is not 10·T/rec_per_steps)."""
     try:
         return max(1, int(10 * m.Tpres / m.dt / m.rec_per_steps))
     except (AttributeError, TypeError, ZeroDivisionError):
@@ -74,16 +76,16 @@ def _plot_mse_train(w, students):
 
 
 def _validation_boundaries(n, dataset_size, Tpres, dt):
-    """Positions in a validation MSE series of n steps where a new validation starts: every D·T steps
-    (D samples of T steps each); none if a single validation fits or D, T are unknown."""
+    """Positions in a validation MSE series of n steps where a new validation starts: every D·T steps,
+    one pass over the D validation samples of T = int(Tpres/dt) steps each, truncated as the simulator
+    does (docs/model.md §6.1, §7.2); none if a single validation fits or D, T are unknown."""
     try:
-        T = int(round(Tpres / dt))
+        span = train_steps(dataset_size, Tpres, dt)
     except (TypeError, ValueError, OverflowError, ZeroDivisionError):
         return []
-    D = dataset_size
-    if not D or not T or n <= D * T:
+    if not span or n <= span:
         return []
-    return list(range(D * T, n, D * T))
+    return list(range(span, n, span))
 
 
 def _plot_mse_val(w, students):
@@ -108,11 +110,11 @@ def _plot_mse_test(w, students):
 
 
 def _validation_schedule(m):
-    """'every k epochs' from the published rule (SPEC 7.2.3)."""
+    """'every k epochs' from the published rule (docs/model.md §7.2)."""
     E = getattr(m, "epochs", None)
     if not isinstance(E, (int, np.integer)) or E < 1:
         return "validation phases"
-    ep = [e for e in range(E) if (E > 1 and (10 * e) % E == 0) or E == 1]
+    ep = validation_epochs(int(E))
     if len(ep) <= 1:
         return f"{len(ep)} validation"
     steps = set(np.diff(ep).tolist())

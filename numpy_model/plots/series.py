@@ -1,6 +1,8 @@
 """Accessors of the saved network objects (model.pkl): recorded series, per-layer stacks, labels."""
 import numpy as np
 
+from ..timing import settling_records
+
 
 def _series(m, name):
     """The recorded series `name` of network m, or None if it was not recorded or is empty."""
@@ -16,9 +18,10 @@ def _series(m, name):
 
 
 def _tpre(m):
-    """Number of settling records: int(settling_time/dt/rec_per_steps) (SPEC 8.2)."""
+    """TPRE, the number of settling records of network m (timing.settling_records, docs/model.md §8.2);
+    0 if m does not say."""
     try:
-        return max(0, int(m.settling_time / m.dt / m.rec_per_steps))
+        return settling_records(m.settling_time, m.dt, m.rec_per_steps)
     except (AttributeError, TypeError, ZeroDivisionError):
         return 0
 
