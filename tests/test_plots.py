@@ -1,4 +1,5 @@
-"""Figures of a run (numpy_model.plots, SPEC 10.1): which files, valid PNGs, headless, atomic, robust."""
+"""Figures of a run (numpy_model.plots, docs/model.md §10.1): which files, valid PNGs, headless, atomic,
+robust."""
 import copy
 import json
 import os
@@ -102,7 +103,7 @@ def test_errormc_skip_figures(runs, tmp_path):
     expected = (["MSE", "MSE_val", "MSE_test", "WPP_layer1", "BII_layer1"]   # skip: one full matrix each
                 + _layers("WIP", 3) + _layers("BPI", 3) + _layers("uP_breve", 3) + _layers("rP_breve", 3)
                 + _layers("vbas", 3))
-    assert _names(paths) == sorted(expected)   # uI_breve has no figure (SPEC 10.1)
+    assert _names(paths) == sorted(expected)   # uI_breve has no figure (docs/model.md §10.1)
     _check_pngs(paths, tmp_path)
 
 

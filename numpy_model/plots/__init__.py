@@ -1,4 +1,4 @@
-"""PNG figures of one run, as the published `plot_exp.plot` makes them (SPEC 10.1).
+"""PNG figures of one run, as the published `plot_exp.plot` makes them (docs/model.md §10.1).
 
 Entry point: `plot_run(models, out_dir, log=print) -> list[str]`, where `models` is the list saved to
 model.pkl (teacher first if there is one, attribute `is_teacher`). It writes next to the params file:
@@ -43,7 +43,7 @@ __all__ = ["plot_run"]
 
 
 def plot_run(models, out_dir, log=print, strict=False):
-    """Write the PNG figures of one run into `out_dir` (SPEC 10.1) and return the written paths.
+    """Write the PNG figures of one run into `out_dir` (docs/model.md §10.1) and return the written paths.
 
     `models` is the list saved to model.pkl (teacher first when `is_teacher`). Series that were not
     recorded, or are empty, are skipped silently. A figure that fails is reported through `log` and
