@@ -1,4 +1,5 @@
-"""Figures of a run (numpy_model.plots, SPEC 10.1): which files, valid PNGs, headless, atomic, robust."""
+"""Figures of a run (numpy_model.plots, docs/model.md §10.1): which files, valid PNGs, headless, atomic,
+robust."""
 import copy
 import json
 import os
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import GOLDEN
-from numpy_model import plots
+from numpy_model.plots import draw, figure, mse, weights
 from numpy_model.params import validate
 from numpy_model.plots import plot_run
 from numpy_model.run import simulate
@@ -102,7 +103,7 @@ def test_errormc_skip_figures(runs, tmp_path):
     expected = (["MSE", "MSE_val", "MSE_test", "WPP_layer1", "BII_layer1"]   # skip: one full matrix each
                 + _layers("WIP", 3) + _layers("BPI", 3) + _layers("uP_breve", 3) + _layers("rP_breve", 3)
                 + _layers("vbas", 3))
-    assert _names(paths) == sorted(expected)   # uI_breve has no figure (SPEC 10.1)
+    assert _names(paths) == sorted(expected)   # uI_breve has no figure (docs/model.md §10.1)
     _check_pngs(paths, tmp_path)
 
 
@@ -192,19 +193,19 @@ def test_many_students_and_usetex_requested(runs, tmp_path):
         paths = _plot([base[0]] + students, tmp_path)
     assert _names(paths) == ["MSE", "WPP_layer1", "WPP_layer2", "WPP_layer3"]
     _check_pngs(paths, tmp_path)
-    handles = plots._student_handles(students, plots._colours(len(students)))
-    assert len(handles) == plots.MAX_LEGEND and handles[-1].get_label() == "+3 more seeds"
-    assert plots._student_handles(students[:1], plots._colours(1)) == []
+    handles = figure._student_handles(students, figure._colours(len(students)))
+    assert len(handles) == figure.MAX_LEGEND and handles[-1].get_label() == "+3 more seeds"
+    assert figure._student_handles(students[:1], figure._colours(1)) == []
 
 
 def test_every_file_is_written_atomically(runs, tmp_path, monkeypatch):
     calls = []
-    real = plots.atomic_write_bytes
+    real = figure.atomic_write_bytes
 
     def spy(path, data):
         calls.append(path)
         real(path, data)
-    monkeypatch.setattr(plots, "atomic_write_bytes", spy)
+    monkeypatch.setattr(figure, "atomic_write_bytes", spy)
     paths = _plot(_only(runs["ann"], {"WPP_time_series", "MSE_val_time_series"}), tmp_path)
     assert paths and calls == paths
 
@@ -224,13 +225,13 @@ def test_a_failing_figure_is_logged_and_the_others_are_written(runs, tmp_path):
 def test_teacher_blocks_are_embedded_in_the_skip_matrix(runs):
     teacher, student = runs["errormc"][0], runs["errormc"][1]
     N = sum(student.layers)
-    ref = plots._teacher_reference(teacher, "WPP", 0, student, (N, N)).reshape(N, N)
+    ref = weights._teacher_reference(teacher, "WPP", 0, student, (N, N)).reshape(N, N)
     off = np.cumsum([0] + student.layers)
     for k, blk in enumerate(teacher.WPP):
         np.testing.assert_array_equal(ref[off[k + 1]:off[k + 2], off[k]:off[k + 1]], blk)
     assert np.isnan(ref).sum() == N * N - sum(b.size for b in teacher.WPP)
     # shapes without a counterpart get no teacher lines
-    assert plots._teacher_reference(teacher, "WIP", 0, student, student.WIP[0].shape) is None
+    assert weights._teacher_reference(teacher, "WIP", 0, student, student.WIP[0].shape) is None
 
 
 def test_decimation_keeps_the_envelope():
@@ -238,11 +239,39 @@ def test_decimation_keeps_the_envelope():
     Y = rng.normal(size=(100_003, 3))
     Y[500:700, 1] = np.nan
     x = np.arange(len(Y))
-    X, Yd = plots._decimate(x, Y, bins=1000)
+    X, Yd = draw._decimate(x, Y, bins=1000)
     assert Yd.shape[0] <= 2000 and X.shape == Yd.shape
     for j in range(3):
         assert np.nanmax(Yd[:, j]) == np.nanmax(Y[:, j]) and np.nanmin(Yd[:, j]) == np.nanmin(Y[:, j])
         assert np.all(np.diff(X[:, j]) >= 0)
     small = Y[:50]
-    X2, Y2 = plots._decimate(x[:50], small, bins=1000)
+    X2, Y2 = draw._decimate(x[:50], small, bins=1000)
     np.testing.assert_array_equal(Y2, small)
+
+
+def test_validation_boundaries_truncate_like_the_simulator():
+    """Tpres = 0.3, dt = 0.1: a sample lasts int(0.3 / 0.1) = 2 steps in the simulator (not round() = 3),
+    so with D = 4 samples a validation lasts 8 steps and MSE_val.png marks new validations at 8, 16."""
+    assert mse._validation_boundaries(24, 4, 0.3, 0.1) == [8, 16]
+    assert mse._validation_boundaries(8, 4, 0.3, 0.1) == []          # a single validation: no line
+    assert mse._validation_boundaries(400, 10, 0.2, 0.01) == [200]   # T = 20 (golden params)
+    assert mse._validation_boundaries(24, None, 0.3, 0.1) == []      # unknown D or T: no lines
+    assert mse._validation_boundaries(24, 4, None, 0.1) == []
+    assert mse._validation_boundaries(24, 4, 0.3, 0.0) == []
+
+
+def test_validation_boundaries_match_the_simulated_validations(tmp_path):
+    models = _run("ann_8421", flags=["rec_MSE"], Tpres=0.3, dt=0.1)   # 2 epochs: 2 validations
+    s = models[1]
+    n = len(s.MSE_val_time_series)
+    assert n == 2 * s.dataset_size * 2                               # 2 validations of D·T, T = 2
+    assert mse._validation_boundaries(n, s.dataset_size, s.Tpres, s.dt) == [n // 2]
+    assert mse._validation_schedule(s) == "2 validations, every 1 epoch"
+    assert "MSE_val" in _names(_plot(models, tmp_path))
+
+
+def test_validation_schedule_follows_the_published_rule():
+    from types import SimpleNamespace as NS
+    assert mse._validation_schedule(NS(epochs=1000)) == "10 validations, every 100 epochs"
+    assert mse._validation_schedule(NS(epochs=1)) == "1 validation"
+    assert mse._validation_schedule(NS(epochs=None)) == "validation phases"
