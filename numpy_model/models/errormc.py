@@ -187,9 +187,10 @@ def dendrites(C, st, rE):
     matvec(st.WPP, C.WPP, st.r_full, st.vbas)
     matvec(st.BPI, C.BPI, rE, st.vapi)
     vecmat_T(st.B, C.B, rE, st.vden)
-    if C.varphi_transfer:
-        a = matvec(st.WIP, C.WIP, st.dP, np.empty_like(st.vden))
-        np.multiply(a, st.vden, out=st.vden)
+    if C.varphi_transfer:          # the output errors' v_den is never used (their B_II row is 0)
+        hidden = C.WIP.stored if C.WIP.dense else C.WIP.stored[:-1]
+        for W, (r, c) in zip(st.WIP, hidden):
+            np.multiply(mv(W, st.dP[:, c]), st.vden[:, r], out=st.vden[:, r])
 
 
 def vecmat_T(BT, blocks, r, out):
