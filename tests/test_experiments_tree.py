@@ -3,6 +3,7 @@
 committed, see .gitignore)."""
 import fnmatch
 import os
+import re
 import subprocess
 import sys
 
@@ -47,3 +48,11 @@ def test_published_commands_find_their_params():
                  "Fig5_rep_unit_noise/runs/lr49/params.json", "Fig5_error_unit_noise/runs/lr39/params.json"):
         assert os.path.isfile(os.path.join(EXPERIMENTS, path)), f"{path}: {HOW}"
     assert os.path.isdir(os.path.join(EXPERIMENTS, "DMS_plots"))      # DMS_task.py's default --out
+
+
+def test_readme_commands_name_committed_params():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as fh:
+        paths = re.findall(r"--params (experiments/\S+\.json)", fh.read())
+    assert len(paths) >= 8
+    missing = [p for p in paths if not os.path.isfile(os.path.join(ROOT, p))]
+    assert not missing, f"README names params files that are not in experiments/: {missing}; {HOW}"
