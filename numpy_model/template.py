@@ -36,7 +36,8 @@ def _comment(key, value):
     if not k.required and k.derive is None and value != k.default:
         text += f" (default: {json.dumps(k.default)})"
     elif k.derive is not None:
-        text += f" (default: {(k.default_doc or 'derived').replace('`', '')}; here as derived for these layers)"
+        derived = (k.default_doc or "derived").replace("`", "")
+        text += f" (default: {derived}; here as derived for these layers)"
     return text
 
 

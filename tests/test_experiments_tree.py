@@ -26,8 +26,8 @@ def params_files(root):
 
 
 def test_committed_params_are_what_expand_writes(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "numpy_model.sweep", "expand", "all", "--root", str(tmp_path)],
-                         cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT})
+    run = subprocess.run([sys.executable, "-m", "numpy_model.sweep", "expand", "all", "--root",
+                          str(tmp_path)], cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT})
     assert run.returncode == 0, run.stderr
     expected, committed = params_files(tmp_path), params_files(EXPERIMENTS)
     assert len(expected) == 307
@@ -40,7 +40,8 @@ def test_committed_params_are_what_expand_writes(tmp_path):
 
 
 def test_published_commands_find_their_params():
-    for path in ("Fig2a_cartpole_ideal_emc/params_errormc.json", "Fig2a_cartpole_tanh_emc/params_errormc.json",
+    for path in ("Fig2a_cartpole_ideal_emc/params_errormc.json",
+                 "Fig2a_cartpole_tanh_emc/params_errormc.json",
                  "Fig3_multilayer_comparison/8-4-2-1/errormc/params.json",
                  "Fig3_multilayer_comparison/2-1/untrained_ann/params.json",
                  "FigA2_multilayer_comparison_ideal_lat_inh/4-2-1/errormc/params.json",
