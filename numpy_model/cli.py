@@ -1,5 +1,5 @@
 """Command line: `python runner.py --params DIR/params.json [--task ...] [--compare BP]
-[--load model.pkl] [--cont model.pkl]`. Bad input exits with code 2 and one clear message."""
+[--load model.pkl [--force]] [--cont model.pkl]`. Bad input exits with code 2 and one clear message."""
 import argparse
 import os
 import sys
@@ -33,6 +33,9 @@ def parser():
                          "none; without this flag a matching checkpoint is resumed automatically)")
     ap.add_argument("--fresh", action="store_true",
                     help="ignore and delete existing checkpoints and start from the beginning")
+    ap.add_argument("--force", action="store_true",
+                    help="with --load: overwrite model.pkl / results.npz next to the params file even "
+                         "if they belong to a different run")
     ap.add_argument("--quiet", action="store_true", help="no progress messages")
     return ap
 
@@ -65,74 +68,136 @@ def summary(models):
     return "\n".join(lines)
 
 
+class _BadInput(Exception):
+    """A problem found by one of main's steps: exit code 2 with this message, nothing written."""
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
-    from .run import (Checkpointer, Diverged, Preempted, SetupError, compare_loaded,  # noqa: WPS433
-                      simulate)
-
+    from .run import Diverged, Preempted, SetupError  # noqa: WPS433
+    from .provenance import now
+    start = now()
     out_dir = os.path.dirname(os.path.abspath(args.params))
-    out_pkl = os.path.join(out_dir, "model.pkl")
     try:
         P = load_params(args.params, task=args.task,
                         warn=lambda msg: print(f"warning: {msg}", file=sys.stderr))
     except ParamsError as exc:
         return _fail(f"{args.params}: {exc}")
     task = "fw_only_no_teacher" if P["input_signal"] == "genMNIST" else args.task
+    ckpt, diverged = None, []
     try:
         if args.load:
-            models = load_models(args.load)
-            if args.compare:
-                compare_loaded(models, P)
+            models = _load_run(args, P, out_dir)
         else:
             cont = load_models(args.cont) if args.cont else None
-            ckpt = Checkpointer(out_dir, P, task, args.compare)
-            resume = None
-            if args.fresh:
-                ckpt.clear()
-            elif args.resume or ckpt.exists():
-                resume = ckpt.load()
-                if resume is None and args.resume:
-                    return _fail(f"--resume: no checkpoint of this run in {out_dir} (a checkpoint "
-                                 f"is only used with the same params, task and --compare)")
-                if resume is not None and not args.quiet:
-                    print(f"resuming from {ckpt.path} (after epoch {resume['run'].next_epoch}); "
-                          f"use --fresh to start over", file=sys.stderr)
-            restore = _install_stop_handlers(ckpt)
-            try:
-                models = simulate(P, task=task, cont_models=cont, compare=args.compare,
-                                  progress=_progress_printer(args.quiet, seeds=len(P["random_seed"])),
-                                  checkpointer=ckpt, resume=resume)
-            finally:
-                restore()
-    except (LoadError, SetupError) as exc:
+            ckpt, resume = _checkpoint(args, P, task, out_dir)
+            models = _simulate(args, P, task, cont, ckpt, resume)
+    except (LoadError, SetupError, _BadInput) as exc:
         return _fail(str(exc))
     except Preempted as exc:
         print(f"stopped: {exc}", file=sys.stderr)
         return EXIT_PREEMPTED
     except Diverged as exc:
         models, diverged = exc.models, exc.messages
-    else:
-        diverged = []
-    save_models(out_pkl, models)       # saved before plotting: a plotting failure loses nothing
-    if not args.load:
-        ckpt.clear()                   # the run is complete: model.pkl replaces the checkpoints
+    _stamp(models, P, start, loaded=bool(args.load), argv=argv)
+    _save(models, out_dir, ckpt, args.quiet)
+    if not args.no_plots:
+        _plot(models, out_dir, args.quiet)
+    return _report_diverged(diverged, P)
+
+
+def _load_run(args, P, out_dir):
+    """--load: the saved networks (recompared with --compare BP); refuses to overwrite the outputs
+    of a different run next to the params file unless --force."""
+    from .loadguard import foreign_outputs, params_diff
+    from .run import compare_loaded
+    models = load_models(args.load)
+    differ = params_diff(models, P)
+    if differ:
+        print(f"warning: --load {args.load}: its networks were run with other params than "
+              f"{args.params} (differ: {', '.join(differ)}); the saved networks are used as saved",
+              file=sys.stderr)
+    foreign = foreign_outputs(args.load, models, os.path.join(out_dir, "model.pkl"),
+                              os.path.join(out_dir, "results.npz"))
+    if foreign and not args.force:
+        raise _BadInput(f"--load {args.load} would overwrite {' and '.join(foreign)} of a different run "
+                        f"(outputs go next to --params {args.params}); use a params file in another "
+                        f"folder, or --force to overwrite")
+    if args.compare:
+        compare_loaded(models, P)
+    return models
+
+
+def _checkpoint(args, P, task, out_dir):
+    """The run's Checkpointer and the checkpoint to resume from (None: start from the beginning)."""
+    from .run import Checkpointer
+    ckpt = Checkpointer(out_dir, P, task, args.compare)
+    resume = None
+    if args.fresh:
+        ckpt.clear()
+    elif args.resume or ckpt.exists():
+        resume = ckpt.load()
+        if resume is None and args.resume:
+            raise _BadInput(f"--resume: no checkpoint of this run in {out_dir} (a checkpoint is only "
+                            f"used with the same params, task and --compare)")
+        if resume is not None and not args.quiet:
+            print(f"resuming from {ckpt.path} (after epoch {resume['run'].next_epoch}); "
+                  f"use --fresh to start over", file=sys.stderr)
+    return ckpt, resume
+
+
+def _simulate(args, P, task, cont, ckpt, resume):
+    from .run import simulate
+    restore = _install_stop_handlers(ckpt)
+    try:
+        return simulate(P, task=task, cont_models=cont, compare=args.compare,
+                        progress=_progress_printer(args.quiet, seeds=len(P["random_seed"])),
+                        checkpointer=ckpt, resume=resume)
+    finally:
+        restore()
+
+
+def _stamp(models, P, start, loaded, argv=None):
+    """Attach the provenance (numpy_model/provenance.py) to every network. A reloaded run keeps
+    the provenance of the run that made it; one saved without provenance gets this process's."""
+    from . import provenance
+    from .loadguard import saved_params
+    if loaded and provenance.of_models(models):
+        return
+    params = (saved_params(models) or P) if loaded else P
+    command = None if argv is None else [sys.executable, "runner.py", *argv]
+    provenance.attach(models, provenance.record(params, command=command, start_time=start,
+                                                end_time=provenance.now()))
+
+
+def _save(models, out_dir, ckpt, quiet):
+    """model.pkl (before plotting: a plotting failure loses nothing), then results.npz."""
     from .export import export_npz     # arrays only, loads with allow_pickle=False
+    out_pkl = os.path.join(out_dir, "model.pkl")
+    save_models(out_pkl, models)
+    if ckpt is not None:
+        ckpt.clear()                   # the run is complete: model.pkl replaces the checkpoints
     export_npz(models, os.path.join(out_dir, "results.npz"))
-    if not args.quiet:
+    if not quiet:
         print(summary(models), file=sys.stderr)
         print(f"saved {len(models)} networks to {out_pkl}", file=sys.stderr)
-    if not args.no_plots:
-        from .plots import plot_run
-        paths = plot_run(models, out_dir, log=lambda msg: print(msg, file=sys.stderr))
-        if not args.quiet:
-            print(f"wrote {len(paths)} figures to {out_dir}", file=sys.stderr)
-    if diverged:
-        for msg in diverged:
-            print(f"error: {msg}", file=sys.stderr)
-        print(f"error: {len(diverged)} of {len(P['random_seed'])} seeds diverged; every seed was "
-              f"saved (the diverged ones carry the attribute `diverged`)", file=sys.stderr)
-        return EXIT_DIVERGED
-    return 0
+
+
+def _plot(models, out_dir, quiet):
+    from .plots import plot_run
+    paths = plot_run(models, out_dir, log=lambda msg: print(msg, file=sys.stderr))
+    if not quiet:
+        print(f"wrote {len(paths)} figures to {out_dir}", file=sys.stderr)
+
+
+def _report_diverged(diverged, P):
+    if not diverged:
+        return 0
+    for msg in diverged:
+        print(f"error: {msg}", file=sys.stderr)
+    print(f"error: {len(diverged)} of {len(P['random_seed'])} seeds diverged; every seed was "
+          f"saved (the diverged ones carry the attribute `diverged`)", file=sys.stderr)
+    return EXIT_DIVERGED
 
 
 def _install_stop_handlers(ckpt):

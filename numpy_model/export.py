@@ -18,7 +18,9 @@ tests/fixtures/golden/README.md; ``m0`` is the teacher when there is one, then t
 ``m{i}/seed``, ``m{i}/dt``, ...    numeric scalars of the object as 0-d arrays; ``m{i}/layers``,
                                    ``m{i}/error_layers`` as integer arrays
 ``meta``                           a JSON string (0-d unicode array): format, seeds, model kinds, layers,
-                                   activations and the validated params of every network
+                                   activations and the validated params of every network, and the run's
+                                   provenance (``version``, ``git_commit``, ``numpy``, ``params_hash``,
+                                   ``command``, ``host``, ``start_time``, ...: numpy_model/provenance.py)
 =================================  ==========================================================================
 
 A ``target_time_series`` record without a target (settling) is stored as a row of NaN. Not exported:
@@ -142,6 +144,10 @@ def npz_arrays(models):
         "key_scheme": "m{i}/{attr}/L{l}, m{i}/{attr}, final/m{i}/{name}/L{l}, m{i}/input..., m{i}/seed, "
                       "meta; m0 is the teacher when there is one (see numpy_model/export.py)",
     }
+    from .provenance import of_models
+    prov = of_models(models)
+    if prov:
+        meta.update({k: _jsonable(v) for k, v in prov.items() if k not in meta})
     arrays["meta"] = np.array(json.dumps(meta, allow_nan=True))
     return arrays
 

@@ -24,7 +24,11 @@ from numpy_model.params import (
 )
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GOLDEN = sorted(glob.glob("/work/shared/golden/*/params.json"))
+# the golden params: tests/fixtures/golden is the primary copy, the shared folder next to the checkout
+# (ROOT/../shared/golden) a second one that is checked against it when present
+GOLDEN_FIXTURES = os.path.join(REPO, "tests", "fixtures", "golden")
+SHARED_GOLDEN = os.path.join(REPO, "..", "shared", "golden")
+GOLDEN = sorted(glob.glob(os.path.join(GOLDEN_FIXTURES, "*", "params.json")))
 MODELS = ["errormc", "sacramento2018", "dPC", "ann"]
 BASE = {"mc_model": "errormc", "layers": [8, 4, 2, 1]}
 
@@ -400,6 +404,17 @@ def test_golden_params_validate_cleanly(path):
 
 def test_golden_present():
     assert len(GOLDEN) == 4
+
+
+def test_shared_golden_params_equal_the_fixtures():
+    if not os.path.isdir(SHARED_GOLDEN):
+        pytest.skip("no shared golden folder next to the checkout")
+    for path in GOLDEN:
+        case = os.path.basename(os.path.dirname(path))
+        shared = os.path.join(SHARED_GOLDEN, case, "params.json")
+        if os.path.exists(shared):
+            with open(path, "rb") as a, open(shared, "rb") as b:
+                assert json.load(a) == json.load(b), case
 
 
 def test_eta_fw_matrix_allowed_for_errormc_skip():

@@ -298,7 +298,9 @@ def test_cli_model_pkl_matches_reference(tmp_path, cli):
 # ------------------------------------------------------------------------------------------------
 # the reference itself against the published outputs
 # ------------------------------------------------------------------------------------------------
-GOLDEN_DIRS = [d for d in (os.path.join(HERE, "fixtures", "golden"), "/work/shared/golden")
+# the fixtures are the primary copy; the project's shared folder next to the checkout, if present, a fallback
+GOLDEN_DIRS = [d for d in (os.path.join(HERE, "fixtures", "golden"),
+                           os.path.join(ROOT, "..", "shared", "golden"))
                if os.path.isdir(d)]
 GOLDEN_CASES = sorted(c for c in os.listdir(GOLDEN_DIRS[0])
                       if os.path.isdir(os.path.join(GOLDEN_DIRS[0], c))) if GOLDEN_DIRS else []

@@ -1,9 +1,10 @@
 """Plain, per-network reference implementation of the four models and the run protocol.
 
-Written ONLY from /work/shared/SPEC.md (sections 0, 2-4, 6.1, 6.4, 6.5, 7.1-7.3, 8.1-8.3), as an
-independent check of the vectorised production package `numpy_model/`. It simulates one network
-(one seed) at a time, in the style of the published code: Python lists of per-layer vectors, loops
-over layers, np.dot on per-layer matrices, explicit buffer copies.
+Written ONLY from the project's specification, SPEC.md (sections 0, 2-4, 6.1, 6.4, 6.5, 7.1-7.3,
+8.1-8.3; kept in the project's shared folder, not in this repository), as an independent check of
+the vectorised production package `numpy_model/`. It simulates one network (one seed) at a time,
+in the style of the published code: Python lists of per-layer vectors, loops over layers, np.dot on
+per-layer matrices, explicit buffer copies.
 
 Only the INITIAL STATE comes from the production package (`numpy_model.init.draw_network`,
 `numpy_model.init.apply_sps`, `numpy_model.run.teacher_seed`, `numpy_model.params.validate`).
