@@ -1,4 +1,4 @@
-"""examples/params_template.json: every params key with a one-line ``_comment_<key>`` explanation.
+"""example/params_template.json: every params key with a one-line ``_comment_<key>`` explanation.
 
 The values are a small published run that takes seconds: the Fig 3 errormc 8-4-2-1 params
 (experiments/Fig3_multilayer_comparison/8-4-2-1/errormc/params.json) with 10 epochs and one seed;
@@ -12,7 +12,7 @@ import sys
 
 __all__ = ["PATH", "template", "template_json", "template_params"]
 
-PATH = os.path.join("examples", "params_template.json")
+PATH = os.path.join("example", "params_template.json")
 EPOCHS = 10
 HEADER = ("Every params.json key with its value for a small published run (Fig 3 errormc 8-4-2-1, "
           f"{EPOCHS} epochs, one seed; seconds): copy, change what you need, delete what you keep at the "

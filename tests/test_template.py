@@ -1,4 +1,4 @@
-"""examples/params_template.json: every params key with its default and a one-line comment; it runs."""
+"""example/params_template.json: every params key with its default and a one-line comment; it runs."""
 import json
 import os
 
