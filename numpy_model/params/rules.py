@@ -1,8 +1,14 @@
-"""Cross-key checks of a filled params dict: what params.json forbids in combination."""
+"""Cross-key rules: what params.json forbids in combination, as small named checks.
+
+``RULES`` is the table of contents: each rule takes the filled params dict ``p``, the
+:class:`Context` computed once from it and the ``warn`` callback, and raises :class:`ParamsError`
+(or warns) for one concern. They run in this order, so the first problem found is reported.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable
 
 from .constraints import _is_list
@@ -12,7 +18,52 @@ from .schema import (ERROR_UNIT_NOISE_KEYS, MAX_ARRAY_VALUES, MAX_REALISTIC_NEUR
                      effective_teacher_model)
 
 
-def _check_error_layers(name: str, el: list, layers: list, layers_name: str) -> None:
+@dataclass(frozen=True)
+class Context:
+    """What several rules need, computed once from the filled params dict."""
+
+    task: str                # the task that runs (genMNIST forces fw_only_no_teacher)
+    given: frozenset         # keys present in the file
+    model: str               # students
+    teacher: str
+    signal: str
+    layers: list
+    L: int
+    P: int                   # neuron layers, L - 1
+    tl: list                 # teacher layers (layers if absent)
+    has_teacher: bool        # the task runs a teacher (fw_only, fw_bw)
+    T: int | None            # steps per sample; None beyond MAX_STEPS (check_time refuses it)
+    n_settle: int | None     # settling steps; None beyond MAX_STEPS
+    n_train: int | None      # steps of one pass over the training input
+
+
+def _steps(value: float, dt: float) -> int | None:
+    q = value / dt
+    return int(q) if q <= MAX_STEPS else None
+
+
+def context(p: dict, task: str, given: frozenset) -> Context:
+    layers = p["layers"]
+    run_task = effective_task(p, task)
+    T = _steps(p["Tpres"], p["dt"])
+    n_train = None if T is None else (10 * T if p["input_signal"] == "genMNIST" else p["dataset_size"] * T)
+    return Context(
+        task=run_task, given=given, model=p["mc_model"], teacher=effective_teacher_model(p),
+        signal=p["input_signal"], layers=layers, L=len(layers), P=len(layers) - 1,
+        tl=p["teacher_layers"] if p["teacher_layers"] is not None else layers,
+        has_teacher=run_task in ("fw_only", "fw_bw"), T=T, n_settle=_steps(p["settling_time"], p["dt"]),
+        n_train=n_train)
+
+
+Warn = Callable[[str], None]
+
+
+# ----------------------------------------------------------------------------------------------
+# sizes and shapes
+# ----------------------------------------------------------------------------------------------
+
+
+def _error_layers_fit(name: str, el: list, layers: list, layers_name: str) -> None:
     if len(el) != len(layers):
         raise _err(name, f"a list of len({layers_name}) = {len(layers)} integers "
                          f"(the first entry is ignored)", el)
@@ -20,54 +71,55 @@ def _check_error_layers(name: str, el: list, layers: list, layers_name: str) -> 
         raise _err(name, "entries after the first >= 1 (error-unit population sizes)", el)
 
 
-def _check_per_layer_list(name: str, v, n: int, what: str, extra: str = "") -> None:
-    if _is_list(v) and len(v) != n:
-        raise _err(name, f"{what} of length L-1 = {n}", v, extra)
+def check_error_layers(p: dict, ctx: Context, warn: Warn) -> None:
+    """error_layers has one entry per layer, populations >= 1."""
+    _error_layers_fit("error_layers", p["error_layers"], ctx.layers, "layers")
 
 
-def _check_combinations(p: dict, task: str, warn: Callable[[str], None], given: frozenset) -> None:
-    """Cross-key checks on the filled dict ``p``; ``given`` are the keys present in the file."""
-    layers = p["layers"]
-    L = len(layers)
-    P = L - 1  # neuron layers
-    model = p["mc_model"]
-    teacher = effective_teacher_model(p)
-    signal = p["input_signal"]
-    run_task = effective_task(p, task)
-    has_teacher = run_task in ("fw_only", "fw_bw")
-
-    # --- sizes ---------------------------------------------------------------------------------
-    _check_error_layers("error_layers", p["error_layers"], layers, "layers")
-    t_layers = p["teacher_layers"]
+def check_teacher_layers(p: dict, ctx: Context, warn: Warn) -> None:
+    """teacher_layers keeps the input and output sizes; the teacher's error layers fit its layers."""
+    layers, t_layers = ctx.layers, p["teacher_layers"]
     if t_layers is not None:
         if t_layers[0] != layers[0] or t_layers[-1] != layers[-1]:
             raise _err("teacher_layers", f"the same input and output size as layers {_fmt(layers)} "
                                          f"(first entry {layers[0]}, last entry {layers[-1]})", t_layers)
-    tl = t_layers if t_layers is not None else layers
+    tl = ctx.tl
     if p["teacher_error_layers"] is not None:
-        _check_error_layers("teacher_error_layers", p["teacher_error_layers"], tl,
-                            "teacher_layers" if t_layers is not None else "layers")
-    elif teacher == "errormc" and len(p["error_layers"]) != len(tl):
+        _error_layers_fit("teacher_error_layers", p["teacher_error_layers"], tl,
+                          "teacher_layers" if t_layers is not None else "layers")
+    elif ctx.teacher == "errormc" and len(p["error_layers"]) != len(tl):
         raise ParamsError(
             f"teacher_error_layers: the errormc teacher has {len(tl)} layers (teacher_layers) but "
             f"error_layers {_fmt(p['error_layers'])} has {len(p['error_layers'])} entries; give "
             f"teacher_error_layers as a list of {len(tl)} integers", "teacher_error_layers")
 
-    # --- input signals ------------------------------------------------------------------------
-    if signal == "cartpole" and (layers[0] != 4 or layers[-1] != 1):
+
+def check_signal_shapes(p: dict, ctx: Context, warn: Warn) -> None:
+    """cartpole and genMNIST fix the input and output sizes."""
+    layers = ctx.layers
+    if ctx.signal == "cartpole" and (layers[0] != 4 or layers[-1] != 1):
         raise _err("layers", "layers[0] == 4 and layers[-1] == 1 for input_signal \"cartpole\" "
                              "(state x, x', theta, theta' in, one force out)", layers)
-    if signal == "genMNIST" and (layers[0] != 10 or layers[-1] != 784):
+    if ctx.signal == "genMNIST" and (layers[0] != 10 or layers[-1] != 784):
         raise _err("layers", "layers[0] == 10 and layers[-1] == 784 for input_signal \"genMNIST\" "
                              "(one-hot digit in, 28x28 image out)", layers)
 
-    # --- per-layer lists -----------------------------------------------------------------------
-    _check_per_layer_list("activation", p["activation"], P, "an activation name or a list")
-    _check_per_layer_list("error_activation", p["error_activation"], P, "an activation name or a list")
+
+def _per_layer_list(name: str, v, n: int, what: str, extra: str = "") -> None:
+    if _is_list(v) and len(v) != n:
+        raise _err(name, f"{what} of length L-1 = {n}", v, extra)
+
+
+def check_per_layer_lists(p: dict, ctx: Context, warn: Warn) -> None:
+    """Per-layer activation lists have L-1 entries and fit a teacher of the same depth."""
+    P = ctx.P
+    _per_layer_list("activation", p["activation"], P, "an activation name or a list")
+    _per_layer_list("error_activation", p["error_activation"], P, "an activation name or a list")
     for name in ("activation_slope", "activation_offset"):
         if p[name] is not None:
-            _check_per_layer_list(name, p[name], P, "a list of finite numbers")
-    if len(tl) != L:
+            _per_layer_list(name, p[name], P, "a list of finite numbers")
+    tl = ctx.tl
+    if len(tl) != ctx.L:
         for name in ("activation", "error_activation", "activation_slope", "activation_offset"):
             if _is_list(p[name]):
                 raise ParamsError(
@@ -75,10 +127,18 @@ def _check_combinations(p: dict, task: str, warn: Callable[[str], None], given: 
                     f"(teacher_layers {_fmt(tl)} has {len(tl) - 1} neuron layers); give a single name "
                     f"or use a teacher of the same depth", name)
 
-    # eta_fw
-    eta_fw = p["eta_fw"]
+
+# ----------------------------------------------------------------------------------------------
+# learning rates
+# ----------------------------------------------------------------------------------------------
+
+
+def check_eta_fw(p: dict, ctx: Context, warn: Warn) -> None:
+    """eta_fw: L-1 rates, or an (L-1)x(L-1) matrix for errormc skip; fill_scaled needs the Markov table."""
+    eta_fw, P, model = p["eta_fw"], ctx.P, ctx.model
+    skip = model == "errormc" and p["fw_connection_mode"] == "skip"
     if _is_list(eta_fw[0]):
-        if not (model == "errormc" and p["fw_connection_mode"] == "skip"):
+        if not skip:
             raise _err("eta_fw", f"a list of L-1 = {P} numbers (a matrix is only allowed for errormc "
                                  f"with fw_connection_mode \"skip\")", eta_fw,
                        f"mc_model {_fmt(model)}, fw_connection_mode {_fmt(p['fw_connection_mode'])}")
@@ -89,25 +149,41 @@ def _check_combinations(p: dict, task: str, warn: Callable[[str], None], given: 
                  f"(only pre layer <= post layer - 1 connections exist)")
     elif len(eta_fw) != P:
         raise _err("eta_fw", f"a list of L-1 = {P} numbers", eta_fw)
-    if (model == "errormc" and p["fw_connection_mode"] == "skip" and not _is_list(eta_fw[0])
-            and p["eta_fw_conversion"] == "fill_scaled" and P > MAX_REALISTIC_NEURON_LAYERS):
+    if (skip and not _is_list(eta_fw[0]) and p["eta_fw_conversion"] == "fill_scaled"
+            and P > MAX_REALISTIC_NEURON_LAYERS):
         raise ParamsError(
             f"eta_fw_conversion: \"fill_scaled\" uses the {MAX_REALISTIC_NEURON_LAYERS}-area Markov et al. "
             f"table and supports at most {MAX_REALISTIC_NEURON_LAYERS} neuron layers, got layers "
-            f"{_fmt(layers)} ({P}); use \"fill_diag\" or \"fill_all\", or give eta_fw as a matrix",
+            f"{_fmt(ctx.layers)} ({P}); use \"fill_diag\" or \"fill_all\", or give eta_fw as a matrix",
             "eta_fw_conversion")
 
-    # eta_IP / eta_PI
+
+def check_lateral_rates(p: dict, ctx: Context, warn: Warn) -> None:
+    """eta_IP / eta_PI have at least the entries the students (and the teacher, if it runs) read."""
+    nets = [(ctx.model, ctx.L, "the students")]
+    if ctx.has_teacher:
+        nets.append((ctx.teacher, len(ctx.tl), "the teacher"))
     for name in ("eta_IP", "eta_PI"):
-        for m, n_l, who in ((model, L, "the students"), (teacher, len(tl), "the teacher")):
-            if who == "the teacher" and not has_teacher:
-                continue
+        for m, n_l, who in nets:
             need = _lateral_length(m, n_l)
             if len(p[name]) < need:
                 raise _err(name, f"a list of at least {need} numbers ({m} with {n_l} layers reads "
                                  f"{need} entries, for {who})", p[name])
 
-    # --- time ------------------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------------------------
+# time and sizes
+# ----------------------------------------------------------------------------------------------
+
+
+def _warn_truncation(name: str, value: float, dt: float, warn: Warn) -> None:
+    q = value / dt
+    if int(q) != round(q) and abs(q - round(q)) < 1e-9 * max(1.0, abs(q)):
+        warn(f"{name}: {name}/dt = {q!r} is truncated to {int(q)} steps (not {round(q)}), as published")
+
+
+def check_time(p: dict, ctx: Context, warn: Warn) -> None:
+    """Tpres and settling_time are countable steps of dt, >= 1 per sample; settling fits the input."""
     dt = p["dt"]
     for name in ("Tpres", "settling_time"):
         q = p[name] / dt
@@ -115,111 +191,21 @@ def _check_combinations(p: dict, task: str, warn: Callable[[str], None], given: 
             raise ParamsError(
                 f"{name}: {name}/dt = {_fmt(p[name])}/{_fmt(dt)} = {q:.3g} time steps, more than the "
                 f"{MAX_STEPS:.0e} steps a run can simulate; expected a larger dt or a smaller {name}", name)
-    T = int(p["Tpres"] / dt)
+    T, n_settle, n_train = ctx.T, ctx.n_settle, ctx.n_train
     if T < 1:
         raise _err("Tpres", f"at least one time step per sample, Tpres >= dt = {dt}", p["Tpres"],
                    f"int(Tpres/dt) = {T}")
     _warn_truncation("Tpres", p["Tpres"], dt, warn)
     _warn_truncation("settling_time", p["settling_time"], dt, warn)
-    n_settle = int(p["settling_time"] / dt)
-    if signal in ("step", "cartpole"):
-        n_train = p["dataset_size"] * T
+    if ctx.signal in ("step", "cartpole"):
         desc = f"dataset_size*Tpres = {p['dataset_size']}*{p['Tpres']}"
     else:  # genMNIST: 10 samples, dataset_size ignored
-        n_train = 10 * T
         desc = f"10 genMNIST samples * Tpres = 10*{p['Tpres']}"
     if n_settle > n_train:
         raise ParamsError(
             f"settling_time: {_fmt(p['settling_time'])} ({n_settle} steps of dt = {dt}) is longer than "
             f"the training input ({desc} = {n_train} steps); expected settling_time <= "
             f"{n_train * dt:g}", "settling_time")
-    _check_sizes(p, model, teacher, tl, has_teacher, T, n_settle, n_train)
-
-    # --- conductances / time constants ---------------------------------------------------------
-    _check_time_constants(p, model, L, "students")
-    if has_teacher and teacher != model:
-        _check_time_constants(p, teacher, len(tl), "teacher")
-    if signal == "cartpole" and not p["gbas"] > 0:
-        raise _err("gbas", "a number > 0 for input_signal \"cartpole\" (the cartpole teacher's weight "
-                           "is (gbas/(gbas+gapi+gl))^-2)", p["gbas"])
-
-    # --- model-specific restrictions ---------------------------------------------------------
-    for m, who in ((model, "mc_model"), (teacher, "teacher_mc_model")):
-        if m == "dPC" and p["model_type"] == "FA" and (who == "mc_model" or has_teacher):
-            raise ParamsError(
-                f"model_type: \"FA\" is not supported for dPC ({who} \"dPC\"): the published code builds "
-                f"the feedback weights from copies of WPP_init with wrong shapes (SPEC 12.12); "
-                f"expected \"BP\"", "model_type")
-
-    if p["init_realistic_connectivity"]:
-        if not (model == "errormc" and p["fw_connection_mode"] == "skip"
-                and p["bw_connection_mode"] == "skip"):
-            raise ParamsError(
-                f"init_realistic_connectivity: true requires mc_model \"errormc\" with fw_connection_mode "
-                f"and bw_connection_mode \"skip\", got mc_model {_fmt(model)}, fw_connection_mode "
-                f"{_fmt(p['fw_connection_mode'])}, bw_connection_mode {_fmt(p['bw_connection_mode'])}",
-                "init_realistic_connectivity")
-        if P > MAX_REALISTIC_NEURON_LAYERS:
-            raise ParamsError(
-                f"init_realistic_connectivity: the Markov et al. table has {MAX_REALISTIC_NEURON_LAYERS} "
-                f"areas, so at most {MAX_REALISTIC_NEURON_LAYERS} neuron layers are supported, got layers "
-                f"{_fmt(layers)} ({P} neuron layers)", "init_realistic_connectivity")
-
-    if (model == "errormc" and p["model_type"] == "FA" and p["bw_connection_mode"] == "layered"
-            and list(p["error_layers"][1:]) != list(layers[1:])):
-        raise ParamsError(
-            f"error_layers: errormc with model_type \"FA\" and bw_connection_mode \"layered\" needs "
-            f"error_layers[1:] == layers[1:] (the published code draws the fixed BII with representation "
-            f"sizes and crashes with a shape error, SPEC 12.11), got error_layers "
-            f"{_fmt(p['error_layers'])} for layers {_fmt(layers)}; use model_type \"BP\", "
-            f"bw_connection_mode \"skip\" or equal sizes", "error_layers")
-
-    if model == "errormc" and run_task in ("fw_bw", "bw_only") and p["noise_type"] == "OU":
-        raise ParamsError(
-            f"noise_type: errormc with task {_fmt(run_task)} and noise_type \"OU\" is not supported: the "
-            f"published OU update uses an undefined variable and crashes (SPEC 4.4.7, 12.6), and errormc "
-            f"has no backward-weight learning rule; use task \"fw_only\" or noise_type null", "noise_type")
-
-    # --- rate target / MSE --------------------------------------------------------------------
-    rt = effective_rate_target(p)
-    if p["rec_rate_MSE"] is False and rt:
-        src = ("rate_target is true" if p["rate_target"] is not None
-               else "target_rate is true" if p["target_rate"] is not None
-               else f"{model} uses rate targets by default")
-        raise ParamsError(
-            f"rec_rate_MSE: false (voltage MSE) is not allowed when the rate target is on ({src}); "
-            f"expected true or absent, or set rate_target false", "rec_rate_MSE")
-    if p["target_rate"] is not None:
-        if p["rate_target"] is not None and p["target_rate"] != p["rate_target"]:
-            warn(f"target_rate: {_fmt(p['target_rate'])} disagrees with rate_target "
-                 f"{_fmt(p['rate_target'])}; rate_target wins")
-
-    # --- error-unit activation noise (new keys, not in the published code) ------------------
-    for name in ERROR_UNIT_NOISE_KEYS:
-        if p[name] is None:
-            continue
-        if model != "errormc":
-            warn(f"{name}: only errormc has error units; ignored for {model}")
-        elif not _error_unit_noise_simulated():
-            raise ParamsError(
-                f"{name}: activation noise on error units is validated but not available yet in the "
-                f"simulator (it would silently run without noise); remove the key or wait for it", name)
-
-    # --- accepted but overridden/ignored, as published --------------------------------------
-    if model != "errormc":
-        for name in ("fw_connection_mode", "bw_connection_mode"):
-            if p[name] == "skip":
-                warn(f"{name}: \"skip\" is only implemented for errormc; {model} is forced to "
-                     f"\"layered\" (as published)")
-    elif p["rec_BPP"]:
-        warn("rec_BPP: errormc has no BPP; the flag is forced off (as published)")
-    acts = [p["activation"]] if isinstance(p["activation"], str) else list(p["activation"])
-    if model == "dPC" and "activation" in given and any(a != "linear" for a in acts):
-        warn(f"activation: dPC students use linear activations, {_fmt(p['activation'])} is ignored for "
-             f"them (as published; the teacher keeps it)")
-    for name in PAL_ONLY_REC_FLAGS:
-        if p[name]:
-            warn(f"{name}: PAL-only recording flag, forced off (as published)")
 
 
 def _count(n: int) -> str:
@@ -243,14 +229,15 @@ def _largest_matrix(model: str, layers: list, error_layers, fw: str, bw: str) ->
     return max(cand)
 
 
-def _check_sizes(p: dict, model: str, teacher: str, tl: list, has_teacher: bool, T: int, n_settle: int,
-                 n_train: int) -> None:
-    """Refuse runs whose step counts or arrays cannot exist (astronomic sizes would otherwise end in a
-    MemoryError, an OverflowError or numpy's "array is too big" deep inside the simulation)."""
-    S = len(p["random_seed"])
-    epochs = p["epochs"]
-    by_samples = p["input_signal"] != "genMNIST" and p["dataset_size"] >= T    # the larger factor of n_train
-    total = n_settle + (epochs + min(epochs, 10) + 1) * n_train     # as numpy_model.protocol counts
+def _by_samples(p: dict, ctx: Context) -> bool:
+    """Whether dataset_size (not Tpres/dt) is the larger factor of n_train."""
+    return p["input_signal"] != "genMNIST" and p["dataset_size"] >= ctx.T
+
+
+def _check_step_count(p: dict, ctx: Context) -> int:
+    """Refuse more than MAX_STEPS time steps per network; return the steps of one student."""
+    epochs, n_train = p["epochs"], ctx.n_train
+    total = ctx.n_settle + (epochs + min(epochs, 10) + 1) * n_train     # as numpy_model.protocol counts
     if p["input_signal"] == "cartpole":
         per_test = 4 * 200 / p["dt"]
         if not per_test <= MAX_STEPS:
@@ -258,29 +245,39 @@ def _check_sizes(p: dict, model: str, teacher: str, tl: list, has_teacher: bool,
                               f"more than {MAX_STEPS:.0e}; expected a larger dt", "dt")
         total += (epochs + 1) * int(per_test)
     if total > MAX_STEPS:
-        key = "epochs" if 3 * n_train <= MAX_STEPS else "dataset_size" if by_samples else "Tpres"
+        key = "epochs" if 3 * n_train <= MAX_STEPS else "dataset_size" if _by_samples(p, ctx) else "Tpres"
         raise ParamsError(
             f"{key}: the run would simulate {_count(total)} time steps per network (epochs {_count(epochs)} "
             f"x {_count(n_train)} steps of dataset_size*Tpres/dt, plus settling_time, validation and test), "
             f"more than {MAX_STEPS:.0e}; expected fewer epochs, a smaller dataset_size or Tpres/dt", key)
-    n0 = p["layers"][0]
-    matrix = _largest_matrix(model, p["layers"], p["error_layers"], p["fw_connection_mode"],
-                             p["bw_connection_mode"])
-    if has_teacher:
-        t_err = p["teacher_error_layers"] if p["teacher_error_layers"] is not None else (
-            p["error_layers"] if len(p["error_layers"]) == len(tl) else None)
-        matrix = max(matrix, _largest_matrix(teacher, tl, t_err, p["fw_connection_mode"],
-                                             p["bw_connection_mode"]))
-    unit = n0
+    return total
+
+
+def _recorded_values(p: dict, ctx: Context, matrix: int) -> int:
+    """Values of the largest recorded variable per record (an upper estimate)."""
+    unit = p["layers"][0]
     if any(p[k] for k in ("rec_uP", "rec_uP_breve", "rec_rP_breve", "rec_uI", "rec_uI_breve",
                           "rec_rI_breve", "rec_vbas", "rec_vapi", "rec_lat_mismatch")):
-        unit = max([unit, *p["layers"], *p["error_layers"], *tl])
+        unit = max([unit, *p["layers"], *p["error_layers"], *ctx.tl])
     if any(p[k] for k in ("rec_WPP", "rec_WIP", "rec_BPI", "rec_BPP", "rec_BII", "rec_dWPP", "rec_dWIP",
                           "rec_dBPP", "rec_dBII", "rec_dBPI")):
         unit = max(unit, matrix)
+    return unit
+
+
+def _check_arrays(p: dict, ctx: Context, total: int) -> None:
+    """Refuse input sequences, weight matrices or recording buffers beyond MAX_ARRAY_VALUES."""
+    S, n0, n_train, tl = len(p["random_seed"]), p["layers"][0], ctx.n_train, ctx.tl
+    fw, bw = p["fw_connection_mode"], p["bw_connection_mode"]
+    matrix = _largest_matrix(ctx.model, p["layers"], p["error_layers"], fw, bw)
+    if ctx.has_teacher:
+        t_err = p["teacher_error_layers"] if p["teacher_error_layers"] is not None else (
+            p["error_layers"] if len(p["error_layers"]) == len(tl) else None)
+        matrix = max(matrix, _largest_matrix(ctx.teacher, tl, t_err, fw, bw))
+    unit = _recorded_values(p, ctx, matrix)
     records = total // p["rec_per_steps"] + 1
     arrays = (
-        (S * n_train * n0, "layers" if n0 >= n_train else "dataset_size" if by_samples else "Tpres",
+        (S * n_train * n0, "layers" if n0 >= n_train else "dataset_size" if _by_samples(p, ctx) else "Tpres",
          f"the input sequence (random_seed: {S} seeds x dataset_size*Tpres/dt = {_count(n_train)} steps x "
          f"layers[0] = {n0})"),
         (S * matrix, "layers",
@@ -297,13 +294,18 @@ def _check_sizes(p: dict, model: str, teacher: str, tl: list, has_teacher: bool,
                               f"({8 * MAX_ARRAY_VALUES // 2**30} GiB) for one array", key)
 
 
-def _warn_truncation(name: str, value: float, dt: float, warn) -> None:
-    q = value / dt
-    if int(q) != round(q) and abs(q - round(q)) < 1e-9 * max(1.0, abs(q)):
-        warn(f"{name}: {name}/dt = {q!r} is truncated to {int(q)} steps (not {round(q)}), as published")
+def check_sizes(p: dict, ctx: Context, warn: Warn) -> None:
+    """Refuse runs whose step counts or arrays cannot exist (astronomic sizes would otherwise end in a
+    MemoryError, an OverflowError or numpy's "array is too big" deep inside the simulation)."""
+    _check_arrays(p, ctx, _check_step_count(p, ctx))
 
 
-def _check_time_constants(p: dict, model: str, L: int, who: str) -> None:
+# ----------------------------------------------------------------------------------------------
+# conductances and models
+# ----------------------------------------------------------------------------------------------
+
+
+def _time_constants(p: dict, model: str, L: int, who: str) -> None:
     gl, gb, ga, gd, gn, gt = (p[k] for k in ("gl", "gbas", "gapi", "gden", "gnI", "gntgt"))
     sums: list[tuple[str, float, str]] = []
     if model == "errormc":
@@ -323,14 +325,138 @@ def _check_time_constants(p: dict, model: str, L: int, who: str) -> None:
         if not (value > 0 and math.isfinite(1.0 / value)):
             key = expr.split("+")[0]
             raise ParamsError(
-                f"{key}: the time constant 1/({expr}) of the {model} {what} ({who}) must be positive and finite, "
-                f"got {expr} = {value!r} ({', '.join(f'{k} = {p[k]!r}' for k in expr.split('+'))})", key)
+                f"{key}: the time constant 1/({expr}) of the {model} {what} ({who}) must be positive and "
+                f"finite, got {expr} = {value!r} ({', '.join(f'{k} = {p[k]!r}' for k in expr.split('+'))})",
+                key)
     if model in ("sacramento2018", "dPC") and p["init_in_SPS"] and L > 2 and not gd > 0:
-        raise ParamsError(
+        raise ParamsError(   # docs/model.md §4.1
             f"gden: init_in_SPS for {model} ({who}) divides by gden (SPEC 4.1), expected gden > 0, got "
             f"{gd!r}; set init_in_SPS false or gden > 0", "gden")
+
+
+def check_time_constants(p: dict, ctx: Context, warn: Warn) -> None:
+    """Every time constant 1/(sum of conductances) the students and the teacher use is finite."""
+    _time_constants(p, ctx.model, ctx.L, "students")
+    if ctx.has_teacher and ctx.teacher != ctx.model:
+        _time_constants(p, ctx.teacher, len(ctx.tl), "teacher")
+    if ctx.signal == "cartpole" and not p["gbas"] > 0:
+        raise _err("gbas", "a number > 0 for input_signal \"cartpole\" (the cartpole teacher's weight "
+                           "is (gbas/(gbas+gapi+gl))^-2)", p["gbas"])
+
+
+def check_model_restrictions(p: dict, ctx: Context, warn: Warn) -> None:
+    """Combinations the published code crashes on (docs/model.md §12.6, §12.11, §12.12) or cannot build."""
+    model, layers, P = ctx.model, ctx.layers, ctx.P
+    for m, who in ((model, "mc_model"), (ctx.teacher, "teacher_mc_model")):
+        if m == "dPC" and p["model_type"] == "FA" and (who == "mc_model" or ctx.has_teacher):
+            raise ParamsError(
+                f"model_type: \"FA\" is not supported for dPC ({who} \"dPC\"): the published code builds "
+                f"the feedback weights from copies of WPP_init with wrong shapes (SPEC 12.12); "
+                f"expected \"BP\"", "model_type")
+    if p["init_realistic_connectivity"]:
+        if not (model == "errormc" and p["fw_connection_mode"] == "skip"
+                and p["bw_connection_mode"] == "skip"):
+            raise ParamsError(
+                f"init_realistic_connectivity: true requires mc_model \"errormc\" with fw_connection_mode "
+                f"and bw_connection_mode \"skip\", got mc_model {_fmt(model)}, fw_connection_mode "
+                f"{_fmt(p['fw_connection_mode'])}, bw_connection_mode {_fmt(p['bw_connection_mode'])}",
+                "init_realistic_connectivity")
+        if P > MAX_REALISTIC_NEURON_LAYERS:
+            raise ParamsError(
+                f"init_realistic_connectivity: the Markov et al. table has {MAX_REALISTIC_NEURON_LAYERS} "
+                f"areas, so at most {MAX_REALISTIC_NEURON_LAYERS} neuron layers are supported, got layers "
+                f"{_fmt(layers)} ({P} neuron layers)", "init_realistic_connectivity")
+    if (model == "errormc" and p["model_type"] == "FA" and p["bw_connection_mode"] == "layered"
+            and list(p["error_layers"][1:]) != list(layers[1:])):
+        raise ParamsError(
+            f"error_layers: errormc with model_type \"FA\" and bw_connection_mode \"layered\" needs "
+            f"error_layers[1:] == layers[1:] (the published code draws the fixed BII with representation "
+            f"sizes and crashes with a shape error, SPEC 12.11), got error_layers "
+            f"{_fmt(p['error_layers'])} for layers {_fmt(layers)}; use model_type \"BP\", "
+            f"bw_connection_mode \"skip\" or equal sizes", "error_layers")
+    if model == "errormc" and ctx.task in ("fw_bw", "bw_only") and p["noise_type"] == "OU":
+        raise ParamsError(
+            f"noise_type: errormc with task {_fmt(ctx.task)} and noise_type \"OU\" is not supported: the "
+            f"published OU update uses an undefined variable and crashes (SPEC 4.4.7, 12.6), and errormc "
+            f"has no backward-weight learning rule; use task \"fw_only\" or noise_type null", "noise_type")
+
+
+# ----------------------------------------------------------------------------------------------
+# targets, new keys, ignored values
+# ----------------------------------------------------------------------------------------------
+
+
+def check_rate_target(p: dict, ctx: Context, warn: Warn) -> None:
+    """A voltage MSE needs a voltage target; target_rate disagreeing with rate_target is overridden."""
+    if p["rec_rate_MSE"] is False and effective_rate_target(p):
+        src = ("rate_target is true" if p["rate_target"] is not None
+               else "target_rate is true" if p["target_rate"] is not None
+               else f"{ctx.model} uses rate targets by default")
+        raise ParamsError(
+            f"rec_rate_MSE: false (voltage MSE) is not allowed when the rate target is on ({src}); "
+            f"expected true or absent, or set rate_target false", "rec_rate_MSE")
+    if p["target_rate"] is not None:
+        if p["rate_target"] is not None and p["target_rate"] != p["rate_target"]:
+            warn(f"target_rate: {_fmt(p['target_rate'])} disagrees with rate_target "
+                 f"{_fmt(p['rate_target'])}; rate_target wins")
 
 
 def _error_unit_noise_simulated() -> bool:
     from . import ERROR_UNIT_NOISE_SIMULATED     # the package's switch, read at validation time
     return ERROR_UNIT_NOISE_SIMULATED
+
+
+def check_error_unit_noise(p: dict, ctx: Context, warn: Warn) -> None:
+    """Error-unit activation noise (new keys, not in the published code) needs errormc and the simulator."""
+    for name in ERROR_UNIT_NOISE_KEYS:
+        if p[name] is None:
+            continue
+        if ctx.model != "errormc":
+            warn(f"{name}: only errormc has error units; ignored for {ctx.model}")
+        elif not _error_unit_noise_simulated():
+            raise ParamsError(
+                f"{name}: activation noise on error units is validated but not available yet in the "
+                f"simulator (it would silently run without noise); remove the key or wait for it", name)
+
+
+def warn_ignored(p: dict, ctx: Context, warn: Warn) -> None:
+    """Values accepted but overridden or ignored, as in the published code."""
+    model = ctx.model
+    if model != "errormc":
+        for name in ("fw_connection_mode", "bw_connection_mode"):
+            if p[name] == "skip":
+                warn(f"{name}: \"skip\" is only implemented for errormc; {model} is forced to "
+                     f"\"layered\" (as published)")
+    elif p["rec_BPP"]:
+        warn("rec_BPP: errormc has no BPP; the flag is forced off (as published)")
+    acts = [p["activation"]] if isinstance(p["activation"], str) else list(p["activation"])
+    if model == "dPC" and "activation" in ctx.given and any(a != "linear" for a in acts):
+        warn(f"activation: dPC students use linear activations, {_fmt(p['activation'])} is ignored for "
+             f"them (as published; the teacher keeps it)")
+    for name in PAL_ONLY_REC_FLAGS:
+        if p[name]:
+            warn(f"{name}: PAL-only recording flag, forced off (as published)")
+
+
+RULES = (
+    check_error_layers,
+    check_teacher_layers,
+    check_signal_shapes,
+    check_per_layer_lists,
+    check_eta_fw,
+    check_lateral_rates,
+    check_time,
+    check_sizes,
+    check_time_constants,
+    check_model_restrictions,
+    check_rate_target,
+    check_error_unit_noise,
+    warn_ignored,
+)
+
+
+def check_combinations(p: dict, task: str, warn: Warn, given: frozenset) -> None:
+    """Apply RULES to the filled dict ``p``; ``given`` are the keys present in the file."""
+    ctx = context(p, task, given)
+    for rule in RULES:
+        rule(p, ctx, warn)

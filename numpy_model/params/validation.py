@@ -10,7 +10,7 @@ import warnings
 from typing import Callable, Mapping
 
 from .errors import ParamsError, ParamsWarning, _err, _fmt
-from .rules import _check_combinations
+from .rules import check_combinations
 from .schema import SCHEMA, TASKS
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -73,7 +73,7 @@ def validate(raw: Mapping, task: str = "fw_only",
             p[key] = k.derive(p)
     p = {key: p[key] for key in SCHEMA}  # schema order
 
-    _check_combinations(p, task, warn, frozenset(given))
+    check_combinations(p, task, warn, frozenset(given))
     return p
 
 
