@@ -16,18 +16,20 @@ length ``L-1``. Keys whose *presence* changes the published behaviour default to
 explicit JSON ``null`` for them also means "absent". Values are returned as given (a string activation stays
 a string, ints stay ints); only missing keys are filled in.
 
-Modules: ``schema`` (the key table), ``constraints`` (what one value may be), ``rules`` (cross-key
-checks), ``validation`` (:func:`validate`), ``load`` (:func:`load_params`), ``reference`` (the Markdown).
+Modules: ``schema`` (the key table), ``constraints`` (what one value may be), ``rules`` (the cross-key
+rules; ``sizes`` those on time and sizes, ``context`` what they share), ``validation`` (:func:`validate`),
+``load`` (:func:`load_params`), ``reference`` (the Markdown table), ``errors``.
 """
 
-from .errors import ParamsError, ParamsWarning, _err, _fmt
+from .errors import ParamsError, ParamsWarning, _err, _fmt  # noqa: F401
 from .load import load_params
 from .reference import params_reference_markdown
-from .schema import (ACTIVATIONS, CONNECTION_MODES, ERROR_UNIT_NOISE_KEYS, ETA_FW_CONVERSIONS,
-                     INIT_RANGE_NAMES, INPUT_SIGNALS, MAX_ARRAY_VALUES, MAX_REALISTIC_NEURON_LAYERS,
-                     MAX_STEPS, MC_MODELS, MODEL_TYPES, NOISE_MODES, NOISE_TYPES, PAL_ONLY_REC_FLAGS,
-                     RATE_TARGET_CLASS_DEFAULT, SCHEMA, SEED_MAX, TASKS, Key, effective_rate_target,
-                     effective_task, effective_teacher_model, teacher_init_range)
+from .schema import (  # noqa: F401  (re-exported: the names of the former params.py)
+    ACTIVATIONS, CONNECTION_MODES, ERROR_UNIT_NOISE_KEYS, ETA_FW_CONVERSIONS, INIT_RANGE_NAMES,
+    INPUT_SIGNALS, MAX_ARRAY_VALUES, MAX_REALISTIC_NEURON_LAYERS, MAX_STEPS, MC_MODELS, MODEL_TYPES,
+    NOISE_MODES, NOISE_TYPES, PAL_ONLY_REC_FLAGS, RATE_TARGET_CLASS_DEFAULT, SCHEMA, SEED_MAX, TASKS, Key,
+    effective_rate_target, effective_task, effective_teacher_model, teacher_init_range,
+)
 from .validation import validate
 
 # Whether the simulator applies the error-unit activation noise (ERROR_UNIT_NOISE_KEYS); validate()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
+from ..recvars import REC_VARIABLES
 from .constraints import Activation, Bool, Choice, Constraint, EtaFw, Int, ListOf, Number, Range, Seeds, Str
 
 MC_MODELS = ("errormc", "sacramento2018", "dPC", "ann")
@@ -180,6 +181,8 @@ LATERAL = ("a list of finite numbers >= 0 with at least the number of entries us
            "(errormc L-1, sacramento2018/dPC L-2, ann none)")
 LATERAL_DEFAULT = "zeros: L-1 entries (errormc, ann), L-2 (sacramento2018, dPC)"
 POSITIVE = Number(min=0, exclusive=True)
+
+# Texts the user sees (these docs, in README.md, and the messages) keep "SPEC x.y"; it is docs/model.md §x.y.
 
 # --- model and architecture -------------------------------------------------------------------
 G = "model"
@@ -358,39 +361,9 @@ _k("checkpoint_every", Int(min=0), 0,
 _k("rec_rate_MSE", Bool(nullable=True), None,
    "MSE definition (SPEC 8.3): true = rates, false = voltages (refused if the rate target is on); "
    "absent = follow the rate target.", group=G)
-_REC_DOCS = {
-    "rec_MSE": "MSE_time_series, MSE_val_time_series, MSE_test_time_series (sum of squares).",
-    "rec_error": "Output error (rate or voltage minus target).",
-    "rec_input": "Current input x.",
-    "rec_target": "Current target [y].",
-    "rec_WPP": "Forward weights WPP.",
-    "rec_WIP": "WIP weights.",
-    "rec_BPP": "BPP weights (not errormc).",
-    "rec_BII": "BII weights (errormc).",
-    "rec_BPI": "BPI weights.",
-    "rec_dWPP": "Last WPP increment.",
-    "rec_dWIP": "Last WIP increment.",
-    "rec_dBPP": "Last BPP increment.",
-    "rec_dBII": "Last BII increment.",
-    "rec_dBPI": "Last BPI increment.",
-    "rec_uP": "Representation/pyramidal somatic voltages uP after the update.",
-    "rec_uP_breve": "Lookahead voltages of uP.",
-    "rec_rP_breve": "Lookahead rates of the representation/pyramidal units.",
-    "rec_rP_breve_HI": "High-passed lookahead rates (PAL only; forced off otherwise).",
-    "rec_uI": "Interneuron/error-unit somatic voltages uI after the update.",
-    "rec_uI_breve": "Lookahead voltages of uI.",
-    "rec_rI_breve": "Lookahead rates of the interneurons/error units.",
-    "rec_vbas": "Basal dendritic potentials.",
-    "rec_vapi": "Apical dendritic potentials (before noise).",
-    "rec_vapi_noise": "Apical potentials with noise (PAL only; forced off otherwise).",
-    "rec_noise": "Apical noise (PAL only; forced off otherwise).",
-    "rec_epsilon": "PAL only; forced off otherwise.",
-    "rec_epsilon_LO": "PAL only; forced off otherwise.",
-    "rec_lat_mismatch": "Lateral mismatch uI_breve - predicted basal voltage of the layer above.",
-}
-for _name, _doc in _REC_DOCS.items():
-    _k(_name, Bool(), _name == "rec_MSE", "Record " + _doc[0].lower() + _doc[1:], group=G)
-del _name, _doc
+for _var in REC_VARIABLES:      # docs/model.md §8.1
+    _k(_var.flag, Bool(), _var.flag == "rec_MSE", "Record " + _var.doc[0].lower() + _var.doc[1:], group=G)
+del _var
 
 SCHEMA: Mapping[str, Key] = MappingProxyType({k.name: k for k in _K})
 assert len(SCHEMA) == len(_K), "duplicate schema key"
@@ -401,4 +374,4 @@ del _K, G
 # for errormc instead of running silently without noise.
 ERROR_UNIT_NOISE_KEYS = ("error_activation_slope_std", "error_activation_offset_std")
 
-PAL_ONLY_REC_FLAGS = ("rec_rP_breve_HI", "rec_vapi_noise", "rec_noise", "rec_epsilon", "rec_epsilon_LO")
+PAL_ONLY_REC_FLAGS = tuple(v.flag for v in REC_VARIABLES if v.published_only)
