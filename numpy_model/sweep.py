@@ -20,7 +20,9 @@ ARGS --no-plots` (ARGS from DIR/run.json, written by `expand`). Each run folder 
 * ``error.log``: the warnings and errors alone (empty for a clean run).
 
 A run whose process is gone (same host: its pid no longer exists; Slurm: its job is no longer in
-``squeue``) without recording an end is reported failed, never "running" for ever. Exit codes: 0 all
+``squeue``) without recording an end is reported failed, never "running" for ever. A folder whose
+run lock is held (``numpy_model/runlock.py``: a runner is working in it, wherever it was started) is
+running: ``run`` skips it and ``exec`` leaves it alone. Exit codes: 0 all
 selected runs done, 1 some failed, 2 bad usage (unknown figure, folder without params, sbatch error).
 
 The code is in the package ``numpy_model/sweeps/`` (one module per part, listed in its

@@ -1,6 +1,6 @@
 """The run lock (numpy_model/runlock.py): one runner per run folder. A second runner is refused with
 exit code 2 and one line naming the holder, writing nothing; the lock goes with its holder, even
-after SIGKILL; --load needs no lock."""
+after SIGKILL; --load needs no lock; the sweep sees a locked folder as running."""
 import json
 import os
 import re
@@ -65,6 +65,17 @@ def test_second_runner_is_refused_and_writes_nothing(tmp_path):
         assert m, lines[0]
         assert m.group(1) == str(d) and int(m.group(2)) == first.pid and m.group(3) == held["started"]
         assert snapshot(d) == before                          # no params edit, no output, no checkpoint
+        # the sweep takes a locked folder for a running one: skipped, nothing written
+        env = {**os.environ, "PYTHONPATH": ROOT, "MPLBACKEND": "Agg"}
+        res = subprocess.run([sys.executable, "-m", "numpy_model.sweep", "run", str(d)], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert f"in use by a runner (pid {first.pid}" in res.stdout and "0 of 1 runs to run" in res.stdout
+        assert snapshot(d) == before
+        res = subprocess.run([sys.executable, "-m", "numpy_model.sweep", "exec", str(d)], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert res.returncode == 3 and f"in use by a runner (pid {first.pid}" in res.stderr, res.stderr
+        assert not (d / "status.json").exists() and not (d / "run.log").exists()
         assert first.poll() is None
     finally:
         first.kill()

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 
+from .. import runlock
 from .common import (DONE, ERROR_LOG, FAILED, INFO_LINE, RUN_LOG, RUNNING, child_env, fmt_duration, now,
                      pid_start, sha256, slurm_job_of_env)
 from .folders import Liveness, Run, read_status, status_lock, write_status
@@ -40,9 +41,13 @@ def start_attempt(run, live, t0, iso0):
         old = read_status(run.dir)
         me = slurm_job_of_env()
         other = old.get("pid") != os.getpid() and not (me and old.get("slurm_job") == me)   # not a requeue
-        if old["state"] == RUNNING and other and live.alive(old):
+        if old["state"] == RUNNING and other and live.alive(old, run.dir):
             print(f"{run.label}: already running (pid {old.get('pid')} on {old.get('host')}); skipped",
                   file=sys.stderr)
+            return None, EXIT_SKIPPED
+        held = runlock.holder(run.dir)
+        if held is not None:              # a runner not started by the sweep (or a stale status)
+            print(f"{run.label}: in use by a runner ({runlock.describe(held)}); skipped", file=sys.stderr)
             return None, EXIT_SKIPPED
         st = {"state": RUNNING, "attempt": int(old.get("attempt", 0)) + 1, "start_time": iso0, "start_ts": t0,
               "host": live.host, "pid": os.getpid(), "pid_start": pid_start(os.getpid()),

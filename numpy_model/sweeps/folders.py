@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 
+from .. import runlock
 from ..io import atomic_write_bytes
 from .common import (ERROR_LOG, FAILED, LOCK, NOT_EXPANDED, PENDING, RUN_META, RUNNING, SLURM_ALIVE,
                      STATUS, append, json_bytes, now, pid_alive, sha256)
@@ -84,7 +85,9 @@ def status_lock(d):
 
 class Liveness:
     """Is the process behind a pending/running status still there? True, False, or None (cannot tell).
-    Slurm runs: their job id in squeue (one squeue call per instance); local runs: pid on this host."""
+    A folder whose run lock is held (numpy_model/runlock.py) is running, wherever the runner is;
+    otherwise Slurm runs: their job id in squeue (one squeue call per instance); local runs: the
+    wrapper's pid on this host (it starts before, and ends after, the runner that takes the lock)."""
 
     def __init__(self):
         self.host = socket.gethostname()
@@ -103,7 +106,9 @@ class Liveness:
                 pass
         return self._squeue
 
-    def alive(self, st):
+    def alive(self, st, run_dir=None):
+        if run_dir is not None and runlock.holder(run_dir) is not None:
+            return True
         job = st.get("slurm_job")
         if job:
             jobs = self.squeue()
@@ -133,7 +138,7 @@ def refresh(run, live):
     if not run.expanded() and not os.path.exists(run.file(STATUS)):
         return {"state": NOT_EXPANDED}
     st = read_status(run.dir)
-    if st["state"] not in (PENDING, RUNNING) or live.alive(st) is not False:
+    if st["state"] not in (PENDING, RUNNING) or live.alive(st, run.dir) is not False:
         return st
     with status_lock(run.dir):
         cur = read_status(run.dir)

@@ -3,6 +3,7 @@ import os
 import sys
 import time
 
+from .. import runlock
 from .common import (DONE, FAILED, NOT_EXPANDED, PENDING, PROGRESS, RUN_LOG, RUNNING, SweepError,
                      fmt_duration)
 from .folders import refresh, stale
@@ -76,6 +77,23 @@ def status_table(group, live, out=None, only=None):
     return counts
 
 
+def _alive_elsewhere(run, st, live, force, out):
+    """Is the run running or queued (then say so)? A folder whose run lock is held is running, whatever
+    its status says (a runner started by hand, or by another sweep)."""
+    state = st["state"]
+    if state in (RUNNING, PENDING) and (st.get("slurm_job") or state == RUNNING):
+        alive = live.alive(st, run.dir)
+        if alive or (alive is None and not force):
+            what = "queued on Slurm" if state == PENDING else "running"
+            print(f"  {run.label}: {what} ({st.get('slurm_job') or st.get('host')}); skipped", file=out)
+            return True
+    held = runlock.holder(run.dir)
+    if held is not None:
+        print(f"  {run.label}: in use by a runner ({runlock.describe(held)}); skipped", file=out)
+        return True
+    return False
+
+
 def select(group, live, force=False, failed_only=False, out=None):
     """The runs of `group` to (re)run: not done (or forced / params changed), not alive elsewhere."""
     out = sys.stdout if out is None else out
@@ -86,16 +104,10 @@ def select(group, live, force=False, failed_only=False, out=None):
         if state == NOT_EXPANDED or not run.expanded():
             missing.append(run)
             continue
-        if failed_only:
-            if state == FAILED:
-                todo.append(run)
+        if failed_only and state != FAILED:
             continue
-        if state in (RUNNING, PENDING) and (st.get("slurm_job") or state == RUNNING):
-            alive = live.alive(st)
-            if alive or (alive is None and not force):
-                what = "queued on Slurm" if state == PENDING else "running"
-                print(f"  {run.label}: {what} ({st.get('slurm_job') or st.get('host')}); skipped", file=out)
-                continue
+        if _alive_elsewhere(run, st, live, force, out):
+            continue
         if state == DONE and not force:
             if stale(run, st):
                 print(f"  {run.label}: params changed since the run; rerunning", file=out)
