@@ -78,6 +78,13 @@ def main(argv=None):
     from .provenance import now
     start = now()
     out_dir = os.path.dirname(os.path.abspath(args.params))
+    # run lock (numpy_model/runlock.py): one runner per run folder, held until main returns or the
+    # process dies; --load simulates nothing and needs none
+    from .runlock import for_runner
+    run_lock, busy = (None, None) if args.load else for_runner(
+        out_dir, warn=lambda msg: print(f"warning: {msg}", file=sys.stderr))
+    if busy:
+        return _fail(busy)
     try:
         P = load_params(args.params, task=args.task,
                         warn=lambda msg: print(f"warning: {msg}", file=sys.stderr))

@@ -1,6 +1,7 @@
 """Sweeps on a real Slurm (pytest -m slurm; CI sets one up with .ci/local_slurm.sh): a tiny sweep as one
 job array, a failing run reported failed and fixed by `rerun --failed --slurm`, killed tasks reported
-failed. Skipped without sbatch, unless REQUIRE_SLURM=1 (then it fails)."""
+failed, and a job in the published form (sbatch slurm_script.sh python runner.py ...).
+Skipped without sbatch, unless REQUIRE_SLURM=1 (then it fails)."""
 import csv
 import json
 import os
@@ -154,3 +155,20 @@ def _kill_and_cancel(base, dirs, job):
     assert killed["state"] == "failed"
     assert f"Slurm job {killed['slurm_job']} is no longer running" in killed["error"]
     assert cancelled["state"] == "failed" and "terminated by SIGTERM" in cancelled["error"]
+
+
+def test_published_form_sbatch_python_runner(tmp_path):
+    """The published README's form: `sbatch slurm_script.sh python runner.py --params ...` runs the
+    command in the task, in the repo root."""
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "params.json").write_text(json.dumps(TINY))
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    res = subprocess.run(["sbatch", "--wait", "--time=0:10:00", f"--output={tmp_path}/slurm-%j.out",
+                          "slurm_script.sh", "python", "runner.py", "--params", str(d / "params.json"),
+                          "--no-plots"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    outs = list(tmp_path.glob("slurm-*.out"))
+    log = outs[0].read_text() if outs else ""
+    assert res.returncode == 0, res.stdout + res.stderr + log
+    assert (d / "model.pkl").is_file() and (d / "results.npz").is_file()
+    assert f"in {ROOT}: python runner.py" in log and "saved 3 networks" in log, log

@@ -1,4 +1,4 @@
-"""Sweeps (numpy_model.sweep): expansion against SPEC 11, and the run manager on tiny run folders
+"""Sweeps (numpy_model.sweep): expansion against docs/model.md §11, and the run manager on tiny run folders
 (status, logs, failure isolation, rerun --failed, collect, killed runs, at most -j N at a time)."""
 import csv
 import json
@@ -56,7 +56,7 @@ def by_path(runs):
 
 
 # ------------------------------------------------------------------------------------------------
-# expansion vs SPEC 11
+# expansion vs docs/model.md §11
 # ------------------------------------------------------------------------------------------------
 
 def test_fig4_grid():
@@ -83,7 +83,7 @@ def test_fig4_grid():
     assert (p["dataset_size"], p["epochs"], p["settling_time"], p["Tpres"], p["dt"], p["rec_per_steps"]) == \
         (10, 1000, 1, 0.2, 0.01, 500)
     assert p["rec_MSE"] and p["rec_rate_MSE"]
-    # only layers, error_layers and random_seed differ between runs (SPEC 11.3)
+    # only layers, error_layers and random_seed differ between runs (§11.3)
     for r in runs:
         diff = {k for k in set(p) | set(r.params) if p.get(k) != r.params.get(k)}
         assert diff <= {"layers", "error_layers", "random_seed"}
