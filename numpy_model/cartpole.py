@@ -25,7 +25,6 @@ from gymnasium import spaces
 
 from .closed_loop import physics_step
 
-G, M_CART, M_POLE, LENGTH = 9.8, 1.0, 0.1, 0.5
 X_THRESHOLD = 2.4
 THETA_THRESHOLD = 70 * 2 * np.pi / 360          # 70° in radians, grouped as in SPEC 7.5
 TARGET_RESCALE_FACTOR = 76.6                     # SPEC 5.8

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .connectivity import convert_eta_fw, realistic_generator, skip_generator
-from .models import RATE_TARGET_DEFAULT, interneuron_sizes  # noqa: F401 - the registry's facts
+from .models import interneuron_sizes
 
 
 @dataclass
@@ -45,128 +45,140 @@ def _as_list(value, n):
     return list(value) if isinstance(value, (list, tuple)) else [value] * n
 
 
-def draw_network(kind, params, seed, teacher=False, cartpole_teacher=False):
-    """Draw voltages, weights and activation noise of one network (SPEC 5.2-5.7)."""
-    P = params
-    L_src = "teacher_layers" if teacher and P.get("teacher_layers") else "layers"
-    layers = list(P[L_src])
-    if teacher and P.get("teacher_error_layers"):
-        error_layers = list(P["teacher_error_layers"])
-    elif teacher and P.get("teacher_layers"):
-        error_layers = [0] + layers[1:]
-    else:
-        error_layers = list(P["error_layers"])
-    if cartpole_teacher:
-        layers = [4, 4, 1]
-        error_layers = [0, 4, 1]
-    L = len(layers)
-    if kind == "errormc":
-        fw_mode, bw_mode = P["fw_connection_mode"], P["bw_connection_mode"]
-    else:
-        fw_mode = bw_mode = "layered"
-    realistic = kind == "errormc" and P["init_realistic_connectivity"]
-    m = interneuron_sizes(kind, layers, error_layers)
-    if cartpole_teacher and kind in ("sacramento2018", "dPC"):
-        m = [1]
+@dataclass
+class _Shape:
+    """What one network's draws depend on: sizes, connection modes and the range lookup."""
+    kind: str
+    layers: list
+    error_layers: list
+    m: list                  # sizes of the second population
+    fw_mode: str
+    bw_mode: str
+    realistic: bool
+    teacher: bool
+    cartpole_teacher: bool
 
-    def rng_range(name):
-        if teacher and P.get(f"init_teacher_{name}_range") is not None:
+    @classmethod
+    def of(cls, kind, P, teacher, cartpole_teacher):
+        layers = list(P["teacher_layers"] if teacher and P.get("teacher_layers") else P["layers"])
+        if teacher and P.get("teacher_error_layers"):
+            error_layers = list(P["teacher_error_layers"])
+        elif teacher and P.get("teacher_layers"):
+            error_layers = [0] + layers[1:]
+        else:
+            error_layers = list(P["error_layers"])
+        if cartpole_teacher:
+            layers, error_layers = [4, 4, 1], [0, 4, 1]
+        modes = (P["fw_connection_mode"], P["bw_connection_mode"]) if kind == "errormc" else ("layered",) * 2
+        m = [1] if cartpole_teacher and kind in ("sacramento2018", "dPC") else \
+            interneuron_sizes(kind, layers, error_layers)
+        return cls(kind, layers, error_layers, m, *modes,
+                   kind == "errormc" and P["init_realistic_connectivity"], teacher, cartpole_teacher)
+
+    def range(self, P, name):
+        if self.teacher and P.get(f"init_teacher_{name}_range") is not None:
             return P[f"init_teacher_{name}_range"]
         return P[f"init_{name}_range"]
 
-    # 5.2 voltages
-    G = np.random.RandomState(seed)
-    uP = [G.normal(0, 1, n) for n in layers[1:]]
-    uI = [G.normal(0, 1, n) for n in m]
 
-    # 5.3 weights, after re-seeding
-    G = np.random.RandomState(seed)
-    lo, hi = rng_range("WPP")
-    if realistic:
-        W, _ = realistic_generator(P["layers"], P["error_layers"], P["init_WPP_range"],
-                                   P["init_BII_range"], G)
-        WPP = [W]
-    elif fw_mode == "layered":
+def draw_network(kind, params, seed, teacher=False, cartpole_teacher=False):
+    """Draw voltages, weights and activation noise of one network (docs/model.md §5.2-5.7)."""
+    P, sh = params, _Shape.of(kind, params, teacher, cartpole_teacher)
+    G = np.random.RandomState(seed)                                   # §5.2 voltages
+    uP = [G.normal(0, 1, n) for n in sh.layers[1:]]
+    uI = [G.normal(0, 1, n) for n in sh.m]
+    G = np.random.RandomState(seed)                                   # §5.3 weights, re-seeded
+    W = draw_weights(G, sh, P)
+    acts = draw_activations(G, sh, P)                                 # §5.6, continuing on G
+    if cartpole_teacher:                                              # §5.8
+        L = len(sh.layers)
+        g = P["gbas"] / (P["gbas"] + P["gapi"] + P["gl"])
+        W["WPP"] = [g ** -(L - 1) * np.eye(4), np.array([[1, 4.2, 62.8, 16.3]]) / P["target_rescale_factor"]]
+    eta_fw = P["eta_fw"]
+    if kind == "errormc" and sh.fw_mode == "skip":
+        eta_fw = convert_eta_fw(eta_fw, P["eta_fw_conversion"])
+    net = NetInit(kind=kind, seed=seed, layers=sh.layers, error_layers=sh.error_layers,
+                  model_type=P["model_type"], fw_mode=sh.fw_mode, bw_mode=sh.bw_mode, uP=uP, uI=uI,
+                  eta_fw=eta_fw, teacher=teacher, **W, **acts)
+    _construct(net, P, 0.0 if teacher else P["WT_noise"], cartpole_teacher)
+    return net
+
+
+def draw_weights(G, sh, P):
+    """WPP, WIP, BPP, BPI, BII in the published order (§5.3, §5.4)."""
+    layers, m, kind, L = sh.layers, sh.m, sh.kind, len(sh.layers)
+    lo, hi = sh.range(P, "WPP")
+    if sh.realistic:
+        WPP = [realistic_generator(P["layers"], P["error_layers"], P["init_WPP_range"],
+                                   P["init_BII_range"], G)[0]]
+    elif sh.fw_mode == "layered":
         WPP = [G.uniform(lo, hi, (layers[i + 1], layers[i])) for i in range(L - 1)]
     else:
         WPP = [skip_generator(layers, (lo, hi), P["WPP_skip_connection_range"], G).T]
-    lo, hi = rng_range("WIP")
+    lo, hi = sh.range(P, "WIP")
     WIP = [G.uniform(lo, hi, (mi, layers[i + 1])) for i, mi in enumerate(m)]
     if kind == "errormc" and P["init_WIP_identity"]:
         WIP = [w + np.eye(*w.shape) for w in WIP]
     BPP = None
     if kind in ("sacramento2018", "ann"):
         if P["model_type"] != "BP":
-            lo, hi = rng_range("BPP")
+            lo, hi = sh.range(P, "BPP")
             BPP = [G.uniform(lo, hi, (layers[i], layers[i + 1])) for i in range(1, L - 1)]
         else:
             BPP = [w.T for w in WPP]
-    lo, hi = rng_range("BPI")
+    lo, hi = sh.range(P, "BPI")
     BPI = [G.uniform(lo, hi, (layers[i + 1], mi)) for i, mi in enumerate(m)]
     if kind == "errormc" and P["init_BPI_identity"]:
         BPI = [b + np.eye(*b.shape) for b in BPI]
-    BII = None
-    if kind == "errormc":
-        lo, hi = rng_range("BII")
-        if realistic:
-            _, B = realistic_generator(P["layers"], P["error_layers"], P["init_WPP_range"],
-                                       P["init_BII_range"], G)
-            BII = [B]
-        elif bw_mode == "layered":
-            sizes = error_layers if (teacher and P.get("teacher_error_layers")) else layers
-            BII = [G.uniform(lo, hi, (sizes[i], sizes[i + 1])) for i in range(1, L - 1)]
-        else:
-            BII = [skip_generator(error_layers, (lo, hi), P["BII_skip_connection_range"], G)]
+    BII = _draw_BII(G, sh, P) if kind == "errormc" else None
+    return dict(WPP=WPP, WIP=WIP, BPP=BPP, BPI=BPI, BII=BII)
 
-    # 5.6 activation noise (students only), continuing on G
-    act = P["activation"]
-    activation = _as_list(act, L - 1)
+
+def _draw_BII(G, sh, P):
+    lo, hi = sh.range(P, "BII")
+    if sh.realistic:
+        return [realistic_generator(P["layers"], P["error_layers"], P["init_WPP_range"],
+                                    P["init_BII_range"], G)[1]]
+    if sh.bw_mode == "layered":
+        sizes = sh.error_layers if (sh.teacher and P.get("teacher_error_layers")) else sh.layers
+        return [G.uniform(lo, hi, (sizes[i], sizes[i + 1])) for i in range(1, len(sh.layers) - 1)]
+    return [skip_generator(sh.error_layers, (lo, hi), P["BII_skip_connection_range"], G)]
+
+
+def _noisy(values, sizes, std, G):
+    """Per-neuron values: the layer value plus N(0, std) per unit, drawn layer by layer on G."""
+    return [np.repeat(values[k], sizes[k]) + G.normal(0, std, sizes[k]) for k in range(len(sizes))]
+
+
+def draw_activations(G, sh, P):
+    """Activation names and slope/offset lists, with the students' per-neuron noise (§5.6)."""
+    L, kind = len(sh.layers), sh.kind
+    activation = _as_list(P["activation"], L - 1)
     slope = list(P["activation_slope"]) if P.get("activation_slope") is not None else [1.0] * (L - 1)
     offset = list(P["activation_offset"]) if P.get("activation_offset") is not None else [0.0] * (L - 1)
-    if cartpole_teacher:
+    if sh.cartpole_teacher:
         activation = ["linear"] * (L - 1)
         slope, offset = [1.0] * (L - 1), [0.0] * (L - 1)
     error_slope, error_offset = list(slope), list(offset)
-    if not teacher:
+    if not sh.teacher:
         if P.get("activation_slope_std") is not None:
-            slope = [np.repeat(slope[k], layers[k + 1]) + G.normal(0, P["activation_slope_std"], layers[k + 1])
-                     for k in range(L - 1)]
+            slope = _noisy(slope, sh.layers[1:], P["activation_slope_std"], G)
         if P.get("activation_offset_std") is not None:
-            offset = [np.repeat(offset[k], layers[k + 1]) + G.normal(0, P["activation_offset_std"], layers[k + 1])
-                      for k in range(L - 1)]
-    if not teacher and kind == "errormc":
+            offset = _noisy(offset, sh.layers[1:], P["activation_offset_std"], G)
+    if not sh.teacher and kind == "errormc":
         # extension (Fig 5 "error unit noise"; the published code has no such option): per-neuron
         # noise on the error units' slope/offset, drawn after all published draws on G
-        sizes = error_layers[1:]
         if P.get("error_activation_slope_std") is not None:
-            error_slope = [np.repeat(error_slope[k], sizes[k]) + G.normal(0, P["error_activation_slope_std"], sizes[k])
-                           for k in range(L - 1)]
+            error_slope = _noisy(error_slope, sh.error_layers[1:], P["error_activation_slope_std"], G)
         if P.get("error_activation_offset_std") is not None:
-            error_offset = [np.repeat(error_offset[k], sizes[k]) + G.normal(0, P["error_activation_offset_std"], sizes[k])
-                            for k in range(L - 1)]
+            error_offset = _noisy(error_offset, sh.error_layers[1:], P["error_activation_offset_std"], G)
     error_activation = _as_list(P["error_activation"], L - 1) if kind == "errormc" else None
-    if cartpole_teacher and kind == "errormc":
+    if sh.cartpole_teacher and kind == "errormc":
         error_activation = ["linear"] * (L - 1)
-    if kind == "dPC" and not teacher and act != "linear":
+    if kind == "dPC" and not sh.teacher and P["activation"] != "linear":
         activation = ["linear"] * (L - 1)
-
-    if cartpole_teacher:
-        g = P["gbas"] / (P["gbas"] + P["gapi"] + P["gl"])
-        w = g ** -(L - 1)
-        WPP = [w * np.eye(4), np.array([[1, 4.2, 62.8, 16.3]]) / P["target_rescale_factor"]]
-
-    eta_fw = P["eta_fw"]
-    if kind == "errormc" and fw_mode == "skip":
-        eta_fw = convert_eta_fw(eta_fw, P["eta_fw_conversion"])
-
-    net = NetInit(kind=kind, seed=seed, layers=layers, error_layers=error_layers,
-                  model_type=P["model_type"], fw_mode=fw_mode, bw_mode=bw_mode, uP=uP, uI=uI,
-                  WPP=WPP, WIP=WIP, BPI=BPI, BPP=BPP, BII=BII, activation=activation,
-                  error_activation=error_activation, slope=slope, offset=offset,
-                  error_slope=error_slope, error_offset=error_offset, eta_fw=eta_fw,
-                  teacher=teacher)
-    _construct(net, P, 0.0 if teacher else P["WT_noise"], cartpole_teacher)
-    return net
+    return dict(activation=activation, error_activation=error_activation, slope=slope, offset=offset,
+                error_slope=error_slope, error_offset=error_offset)
 
 
 def _construct(net, P, WT, cartpole_teacher=False):

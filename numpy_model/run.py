@@ -261,7 +261,7 @@ def _head(P, task, cont_models):
     IN = np.random.RandomState(t_seed if teacher is not None else seeds[0])
     mnist_targets, extra = None, {}
     if signal == "genMNIST":
-        data, mnist_targets, source = mnist_inputs(T, P.get("mnist_data_dir"))
+        data, mnist_targets, source = mnist_inputs(T)
         extra["mnist_source"] = source
     elif signal == "cartpole":
         data = step_inputs(IN, D, T, P["layers"][0], low=-1.5, high=1.5)
@@ -286,12 +286,12 @@ def _head(P, task, cont_models):
     return {"data": data, "targets": targets, "extra": extra, "saved": saved, "ens": ens}
 
 
-def mnist_inputs(T, data_dir=None):
+def mnist_inputs(T):
     """genMNIST (SPEC 6.3): one-hot label inputs and the first image of each digit as targets,
     each held T steps; train = validation = test."""
     from .mnist import MNISTError, load_digits
     try:
-        labels, images, source = load_digits([data_dir] if data_dir else None)
+        labels, images, source = load_digits()
     except MNISTError as exc:
         raise SetupError(f"input_signal genMNIST: {exc}") from exc
     X = np.repeat(np.eye(10)[labels], T, axis=0)

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import GOLDEN
 from numpy_model.ensemble import Ensemble
-from numpy_model.init import RATE_TARGET_DEFAULT
+from numpy_model.models import RATE_TARGET_DEFAULT
 from numpy_model.params import validate
 from numpy_model.protocol import run_students, run_teacher, steps_per_sample
 from numpy_model.run import _teacher_params, build, effective_rate_target

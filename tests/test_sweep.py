@@ -11,6 +11,8 @@ import time
 
 import dill
 import numpy as np
+
+import numpy_model
 import pytest
 
 from conftest import ROOT
@@ -232,6 +234,9 @@ def test_run_status_logs_rerun_and_collect(tmp_path):
     for st, d in zip(ok, (dirs[0], dirs[1], dirs[3])):
         assert st["state"] == "done" and st["exit_code"] == 0 and st["attempt"] == 1
         assert st["end_ts"] >= st["start_ts"] and st["host"] and st["pid"]
+        prov = st["provenance"]                      # which code, numpy and command made it
+        assert prov["version"] == numpy_model.__version__ and prov["numpy"] == np.__version__
+        assert len(prov["params_hash"]) == 64 and "numpy_model.cli" in prov["command"]
         with open(os.path.join(d, "model.pkl"), "rb") as fh:
             models = dill.load(fh)
         expect = [float(np.mean(m.MSE_test_time_series)) for m in models[1:]]
@@ -253,6 +258,8 @@ def test_run_status_logs_rerun_and_collect(tmp_path):
     rows = list(csv.DictReader(open(out)))
     assert len(rows) == 6 and {r["run"] for r in rows} == {"r0", "r1", "r3"}
     assert {r["seed"] for r in rows} == {"1", "2"}
+    assert {r["version"] for r in rows} == {numpy_model.__version__}
+    assert all(len(r["params_hash"]) == 64 for r in rows)
 
     # run again: done runs are skipped, the failed one is retried (and fails again)
     res = sweep_cli("run", base)

@@ -7,11 +7,13 @@ import sys
 
 from ..io import atomic_write_bytes
 from .common import DONE
+from .. import provenance
 from .folders import Liveness, refresh
 from .metrics import student_metrics, students
 
 BASE_COLUMNS = ["figure", "run", "state", "mc_model", "layers", "error_layers", "seed", "final_test_mse",
-                "last_val_mse", "mean_update_angle", "update_angle_per_layer", "n_test_records"]
+                "last_val_mse", "mean_update_angle", "update_angle_per_layer", "n_test_records",
+                "version", "params_hash"]
 
 
 def _header(group):
@@ -46,6 +48,7 @@ def _rows(group):
                    "seed": getattr(m, "seed", "")}
             row.update({k: v for k, v in run.values.items() if k not in BASE_COLUMNS})
             row.update(student_metrics(m))
+            row.update(provenance.csv_fields(m))
             rows.append(row)
     return rows, missing
 

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 
-from .. import runlock
+from .. import provenance, runlock
 from .common import (DONE, ERROR_LOG, FAILED, INFO_LINE, RUN_LOG, RUNNING, child_env, fmt_duration, now,
                      pid_start, sha256, slurm_job_of_env)
 from .folders import Liveness, Run, read_status, status_lock, write_status
@@ -161,5 +161,7 @@ def execute(run_dir, plots=False, python=None):
         log.write(f"# {iso1} {state} after {fmt_duration(t1 - t0)} (exit code {rc})"
                   + (f": {error}" if error else "") + "\n")
     finish_attempt(run, attempt, state=state, end_time=iso1, end_ts=t1, duration_s=round(t1 - t0, 3), cpu_s=cpu,
-                   exit_code=rc, error=error, test_mse=summary)
+                   exit_code=rc, error=error, test_mse=summary,
+                   provenance=provenance.record(params_path=run.params_path, command=cmd, start_time=iso0,
+                                                end_time=iso1))
     return 0 if state == DONE else 1
