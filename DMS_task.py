@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Delayed match-to-sample task with an error-neuron microcircuit (paper Fig 2b, SPEC 7.7).
+"""Delayed match-to-sample task with an error-neuron microcircuit (paper Fig 2b, §7.7).
 
     python DMS_task.py [--out experiments/DMS_plots] [--seed 0] [--quick]
 
@@ -51,7 +51,7 @@ N_NETS, EPOCHS = 10, 10
 
 
 def generate(n, seed, stim1=None, stim2=None):
-    """Trials (SPEC 7.7): per sample Tdelay = integers(50, 250), then stim1 and stim2 = choice
+    """Trials (§7.7): per sample Tdelay = integers(50, 250), then stim1 and stim2 = choice
     of +-1 (skipped if fixed). Input: zeros(750 + Tdelay), stim1 on [250, 500), stim2 from
     500 + Tdelay on. Target |stim1 + stim2| - 1 (+1 match, -1 non-match)."""
     rng = np.random.default_rng(seed)
@@ -69,7 +69,7 @@ def generate(n, seed, stim1=None, stim2=None):
 
 def network_seeds(n, seed):
     """seed_i = i + G.randint(12345), G re-seeded with seed_i by each network's weight draws
-    (SPEC 7.7); the first draw comes from RandomState(seed) (published: unseeded)."""
+    (§7.7); the first draw comes from RandomState(seed) (published: unseeded)."""
     P = validate(dict(PARAMS), "fw_only", warn=lambda m: None)
     G = np.random.RandomState(seed)
     seeds = []
@@ -82,7 +82,7 @@ def network_seeds(n, seed):
 
 
 def _replay_weight_draws(G, P):
-    """Advance G by the weight draws of one network (SPEC 5.3), as the published init does."""
+    """Advance G by the weight draws of one network (§5.3), as the published init does."""
     L = P["layers"]
     for i in range(len(L) - 1):
         G.uniform(size=(L[i + 1], L[i]))
@@ -96,7 +96,7 @@ def _replay_weight_draws(G, P):
 
 def build(seeds):
     """The DMS ensemble: voltages zero, rates from the instantaneous rep voltage, output
-    activation tanh((x - 0.5) 20) whose derivative stays the linear one (SPEC 7.7)."""
+    activation tanh((x - 0.5) 20) whose derivative stays the linear one (§7.7)."""
     P = validate(dict(PARAMS, random_seed=list(seeds)), "fw_only", warn=lambda m: None)
     nets = []
     for s in seeds:
@@ -183,7 +183,7 @@ def main(argv=None):
 
 
 def plot(models, val_arr, ens, out):
-    """MSE_val.png and the example trials of network 0 (SPEC 7.7)."""
+    """MSE_val.png and the example trials of network 0 (§7.7)."""
     import io
 
     from matplotlib.figure import Figure

@@ -1,10 +1,10 @@
-"""Loading, reducing and plotting helpers for the figure notebooks (SPEC 10.2).
+"""Loading, reducing and plotting helpers for the figure notebooks (docs/model.md §10.2).
 
 The notebooks in this folder import this module (they put their own folder on `sys.path`), so
 their cells stay short and the reductions below can be unit-tested (tests/test_notebooks.py).
 
 Everything works on the objects saved in `model.pkl` (a dill list, teacher first when there is
-one; SPEC 8.4) through their published attribute names only, so the same code reads the runs of
+one; §8.4) through their published attribute names only, so the same code reads the runs of
 this package (`numpy_model.io.Network`) and, where the classes can be unpickled, published ones.
 
 Only numpy, scipy, matplotlib and dill are used; matplotlib without LaTeX (mathtext only).
@@ -16,7 +16,7 @@ import re
 import dill
 import numpy as np
 
-#: entries of penalty_log / action_log per cart-pole test: sim - 1 = int(200/dt) - 1 (SPEC 7.5)
+#: entries of penalty_log / action_log per cart-pole test: sim - 1 = int(200/dt) - 1 (§7.5)
 CARTPOLE_STEPS_PER_TEST = 19999
 #: rows of state_log per cart-pole test (the initial state plus one per step)
 CARTPOLE_ROWS_PER_TEST = 20000
@@ -147,7 +147,7 @@ def teacher(models, teacher_first=True):
 
 
 # --------------------------------------------------------------------------------------------
-# reductions (SPEC 10.2)
+# reductions (§10.2)
 # --------------------------------------------------------------------------------------------
 
 def _series(net, name):
@@ -312,7 +312,7 @@ def dphi(name, x):
 
 
 def high_pass(r, dt, tau):
-    """h_0 = r_0, h_{t+1} = h_t + (r_{t+1} - r_t) - (dt/tau) h_t (SPEC 10.2, varphi' transfer)."""
+    """h_0 = r_0, h_{t+1} = h_t + (r_{t+1} - r_t) - (dt/tau) h_t (§10.2, varphi' transfer)."""
     from scipy.signal import lfilter
     return lfilter([1.0, -1.0], [1.0, -(1.0 - dt / tau)], np.asarray(r, dtype=float))
 

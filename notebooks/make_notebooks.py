@@ -51,10 +51,10 @@ FIG2A = [
     md('''
     # Fig 2a: cart-pole balancing with an error-neuron microcircuit
 
-    SPEC 10.2 "cart-pole plot". Reads `Fig2a_cartpole_ideal_emc/model.pkl` and
+    docs/model.md §10.2 "cart-pole plot". Reads `Fig2a_cartpole_ideal_emc/model.pkl` and
     `Fig2a_cartpole_tanh_emc/model.pkl` (a list `[teacher, student_1, ...]`; the teacher is the LQR
-    controller of SPEC 5.8) and uses `penalty_log`, `state_log` and `action_log` of the closed-loop
-    tests (SPEC 7.5: one test after each epoch plus a final one; 19999 penalty/action entries and
+    controller of §5.8) and uses `penalty_log`, `state_log` and `action_log` of the closed-loop
+    tests (§7.5: one test after each epoch plus a final one; 19999 penalty/action entries and
     20000 states per test).
 
     Writes to `OUT_DIR`:
@@ -136,7 +136,7 @@ FIG2A = [
             t = np.arange(len(states)) * DT_CP
             ax_x.plot(t, states[:, 0], lw=0.6, color=f"C{k % 10}", label=f"seed {s.seed}")
             ax_th.plot(t, np.degrees(states[:, 2]), lw=0.6, color=f"C{k % 10}")
-        for ax, bound in ((ax_x, 2.4), (ax_th, 70)):     # failure bounds (SPEC 7.5)
+        for ax, bound in ((ax_x, 2.4), (ax_th, 70)):     # failure bounds (§7.5)
             ax.axhline(bound, color="0.6", ls=":", lw=0.8)
             ax.axhline(-bound, color="0.6", ls=":", lw=0.8)
         ax_x.set_ylabel("cart position $x$ (m)")
@@ -184,7 +184,7 @@ FIG2B = [
     md('''
     # Fig 2b: delayed match-to-sample (DMS)
 
-    SPEC 10.2 "Fig2b (DMS)" and 7.7. Reads `model.pkl` of the DMS task (a list of 10 networks, no
+    §10.2 "Fig2b (DMS)" and 7.7. Reads `model.pkl` of the DMS task (a list of 10 networks, no
     teacher) with one validation MSE per trial (`MSE_val_time_series`: epochs x 50 trials) and one
     test MSE per trial (`MSE_test_time_series`: 50 trials).
 
@@ -192,7 +192,7 @@ FIG2B = [
     validation epoch and of the test set, box plots over networks.
 
     The published notebook reads `experiments/Fig2b_DMS_plots` with `EPOCHS = 15`, while the
-    published `DMS_task.py` writes `experiments/DMS_plots` with 10 epochs (SPEC 12.18); here the
+    published `DMS_task.py` writes `experiments/DMS_plots` with 10 epochs (§12.18); here the
     default is the script's directory and the number of epochs is read from the saved networks.
     The example figure (`example.pdf`) runs network 0 on new trials and needs the DMS task in the
     simulator; it is skipped (see the last cell).
@@ -249,7 +249,7 @@ FIG3 = [
     md('''
     # Fig 3 (and A1, A2, C1): test loss and alignment with backprop, per model and network size
 
-    SPEC 10.2 "Fig3 / FigA1". For every network size in `NETS` and model in `MODELS` it reads the
+    §10.2 "Fig3 / FigA1". For every network size in `NETS` and model in `MODELS` it reads the
     trained run `RUN_PATH` and the untrained run `UNTRAINED_PATH` (published layout
     `Fig3_multilayer_comparison/<net>/<model>/model.pkl` and `.../untrained_<model>/model.pkl`,
     lists `[teacher, student_1, ...]`); missing runs are skipped with a note.
@@ -384,7 +384,7 @@ FIG4 = [
     md('''
     # Fig 4: test MSE vs number of representation and error units
 
-    SPEC 10.2 "Fig4" and 11.3. Reads `RUNS_DIR/lr{i}/model.pkl` for `i < N_RUNS` (published:
+    §10.2 "Fig4" and 11.3. Reads `RUNS_DIR/lr{i}/model.pkl` for `i < N_RUNS` (published:
     `Fig4_populations/runs/lr0 ... lr159`, one student per file, no teacher; missing runs are
     skipped). Each run is put in the cell of its own hidden population sizes, read from the saved
     network: `n_R = layers[1]`, `n_E = error_layers[1]` (in the published runs
@@ -392,7 +392,7 @@ FIG4 = [
 
     Per cell: the mean (and std) over seeds of the time-mean test MSE. Writes
     `FIG_NAME.{png,pdf}` to `OUT_DIR`: a heatmap with rows = `n_R` and columns = `n_E`, labelled
-    accordingly (the published heatmap has the two axis labels swapped, SPEC 10.2).
+    accordingly (the published heatmap has the two axis labels swapped, §10.2).
 
     The published digit reconstructions (`example_50_50.pdf`, `example_1000_1000.pdf`) rerun the
     stored test inputs through the network and need genMNIST in the simulator; they are skipped.
@@ -462,7 +462,7 @@ FIG5 = [
     md('''
     # Fig 5: robustness to noisy activation functions
 
-    SPEC 10.2 "Fig5" and 11.4. Reads `REP_RUNS_DIR/lr{i}/model.pkl` (`i < N_REP_RUNS`) and
+    §10.2 "Fig5" and 11.4. Reads `REP_RUNS_DIR/lr{i}/model.pkl` (`i < N_REP_RUNS`) and
     `ERR_RUNS_DIR/lr{i}/model.pkl` (`i < N_ERR_RUNS`); one student per file, missing runs skipped.
     The noise level of a run is `activation_slope_std` of its saved params when it has them
     (absent or None: 0), else the published table: run `i` is in group `i // RUNS_PER_GROUP` with
@@ -472,7 +472,7 @@ FIG5 = [
     notebook does not save this figure): box plots vs σ_act, noise on representation units (C1) and
     on error units (C0, σ > 0 only), log y-axis.
 
-    Note (SPEC 11.4, 12.19): the published "error unit noise" runs are identical to the
+    Note (§11.4, 12.19): the published "error unit noise" runs are identical to the
     representation-unit ones (that code has no switch for noise on error units).
     '''),
     params('''
@@ -538,7 +538,7 @@ FIG8 = [
     md('''
     # Fig 8: reading out φ′ by high-pass filtering a noisy rate
 
-    SPEC 10.2 "varphi' transfer" (standalone, no runs needed). `N_SAMPLES` voltages in
+    §10.2 "varphi' transfer" (standalone, no runs needed). `N_SAMPLES` voltages in
     `linspace(*U_RANGE)`, shuffled, each held for `TPRES / DT` steps, plus white noise N(0, σ) for σ in
     `SIGMAS`; then φ, the discrete high pass `h_{t+1} = h_t + (r_{t+1} - r_t) - (DT/TAU) h_t`
     (`h_0 = r_0`), relu, the mean per sample, rescaled so that its maximum equals max φ′; compared

@@ -1,4 +1,4 @@
-"""Activation functions phi(x; s, o) and their nominal derivatives (SPEC section 2).
+"""Activation functions phi(x; s, o) and their nominal derivatives (docs/model.md §2).
 
 Every derivative is the *nominal* one (slope 1, offset 0), whatever slope/offset the forward
 activation uses: the published code looks derivatives up by the bare function name (quirk 12.1).
@@ -9,7 +9,7 @@ NAMES = ("linear", "relu", "soft_relu", "logistic", "tanh", "hard_sigmoid")
 
 
 def phi(name, x, s=None, o=None, out=None):
-    """phi(x; s, o) of SPEC table 2; s/o are None (meaning 1/0, exact) or per-unit arrays.
+    """phi(x; s, o) of docs/model.md §2 (table); s/o are None (meaning 1/0, exact) or per-unit arrays.
     `out` (optional) receives the result."""
     if o is not None:
         x = x - o
@@ -31,7 +31,7 @@ def phi(name, x, s=None, o=None, out=None):
         return np.tanh(x if s is None else x * s, out=out)
     elif name == "hard_sigmoid":
         y = np.maximum(0, np.minimum(1, x / 6 + 1 / 2), out=out if s is None else None)
-    elif name == "dms_tanh":   # the DMS script's output nonlinearity tanh((x - 0.5) 20), SPEC 7.7
+    elif name == "dms_tanh":   # the DMS script's output nonlinearity tanh((x - 0.5) 20), §7.7
         return np.tanh((x - 0.5) * 20, out=out)
     else:
         raise ValueError(f"unknown activation {name!r}")
@@ -39,7 +39,7 @@ def phi(name, x, s=None, o=None, out=None):
 
 
 def dphi(name, x):
-    """Nominal derivative phi'(x) with s = 1, o = 0 (SPEC section 2, quirk 12.1)."""
+    """Nominal derivative phi'(x) with s = 1, o = 0 (§2, quirk 12.1)."""
     if name == "linear":
         return np.ones_like(x)
     if name == "relu":
@@ -68,7 +68,7 @@ class Population:
 
     def __init__(self, names, sizes, slope=None, offset=None, d_names=None):
         """names/sizes per layer; slope/offset: per-unit arrays of shape (S, n) or None;
-        d_names: the derivative used per layer, if not that of `names` (DMS quirk, SPEC 7.7)."""
+        d_names: the derivative used per layer, if not that of `names` (DMS quirk, §7.7)."""
         self.names = list(names)
         self.d_names = list(d_names) if d_names is not None else None
         self.sizes = list(sizes)

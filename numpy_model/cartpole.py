@@ -1,8 +1,8 @@
-"""Cart-pole with a continuous force: the published physics and closed-loop test (SPEC 7.5), the
-linear controller of the special cart-pole teacher (SPEC 5.8), and a check against Gymnasium's own
+"""Cart-pole with a continuous force: the published physics and closed-loop test (docs/model.md §7.5), the
+linear controller of the special cart-pole teacher (§5.8), and a check against Gymnasium's own
 ``CartPole-v1``.
 
-Physics (SPEC 7.5), explicit Euler with the *old* state on every right-hand side::
+Physics (§7.5), explicit Euler with the *old* state on every right-hand side::
 
     temp   = (F + m_p*l*θ̇**2*sinθ) / (m_c + m_p)
     θ̈      = (g*sinθ - cosθ*temp) / (l*(4/3 - m_p*cosθ**2/(m_c + m_p)))
@@ -26,15 +26,15 @@ from gymnasium import spaces
 from .closed_loop import physics_step
 
 X_THRESHOLD = 2.4
-THETA_THRESHOLD = 70 * 2 * np.pi / 360          # 70° in radians, grouped as in SPEC 7.5
-TARGET_RESCALE_FACTOR = 76.6                     # SPEC 5.8
-LQR_GAINS = (1.0, 4.2, 62.8, 16.3)               # SPEC 5.8: weights of (x, ẋ, θ, θ̇)
+THETA_THRESHOLD = 70 * 2 * np.pi / 360          # 70° in radians, grouped as in §7.5
+TARGET_RESCALE_FACTOR = 76.6                     # §5.8
+LQR_GAINS = (1.0, 4.2, 62.8, 16.3)               # §5.8: weights of (x, ẋ, θ, θ̇)
 ENV_ID = "numpy_model/CartPoleForce-v0"
 EPISODE_STEPS = 2000                             # = int(int(200/0.01)/10), the published reset period
 
 
 def cartpole_step(state, force, dt):
-    """One Euler step (SPEC 7.5): returns (new state as float64 array (4,), failed: bool).
+    """One Euler step (§7.5): returns (new state as float64 array (4,), failed: bool).
     The equations live in `numpy_model.closed_loop.physics_step` (also used, vectorised over
     seeds, by the closed-loop tests of a trained ensemble)."""
     new, failed = physics_step(np.asarray(state, dtype=np.float64), float(force), dt)
@@ -42,13 +42,13 @@ def cartpole_step(state, force, dt):
 
 
 def cartpole_failed(state):
-    """Failure test of SPEC 7.5: x < −2.4 or x > 2.4 or θ < −70° or θ > 70°."""
+    """Failure test of §7.5: x < −2.4 or x > 2.4 or θ < −70° or θ > 70°."""
     x, theta = float(state[0]), float(state[2])
     return bool(x < -X_THRESHOLD or x > X_THRESHOLD or theta < -THETA_THRESHOLD or theta > THETA_THRESHOLD)
 
 
 class CartPoleEnv(gymnasium.Env):
-    """Continuous-force cart-pole with the published physics (SPEC 7.5).
+    """Continuous-force cart-pole with the published physics (§7.5).
 
     * Action: the force F, ``Box(-inf, inf, (1,), float64)`` (the published code never clips F;
       ``check_env`` accepts an unbounded Box). ``step`` also accepts a plain scalar.
@@ -112,7 +112,7 @@ if ENV_ID not in gymnasium.registry:
 
 
 def published_cartpole_test(controller, dt=0.01, rng=None):
-    """The published closed-loop test loop (SPEC 7.5), step by step.
+    """The published closed-loop test loop (§7.5), step by step.
 
     ``controller(state) -> F`` gets a copy of the current state (x, ẋ, θ, θ̇) and returns the force
     (for a network this is where the 4 circuit steps and ``F = r̆P[out][0]·target_rescale_factor``
@@ -147,7 +147,7 @@ def published_cartpole_test(controller, dt=0.01, rng=None):
 
 
 def lqr_teacher_force(state, target_rescale_factor=TARGET_RESCALE_FACTOR):
-    """The force of the cart-pole teacher at steady state (SPEC 5.8):
+    """The force of the cart-pole teacher at steady state (§5.8):
     rate ≈ (1·x + 4.2·ẋ + 62.8·θ + 16.3·θ̇)/target_rescale_factor, F = rate·target_rescale_factor.
 
     The published sign is used as is: all gains positive, i.e. F = +K·state. With this physics
@@ -188,7 +188,7 @@ def circuit_policy(saved):
     """A controller ``policy(obs) -> F`` from one saved, trained network (teacher or student) of
     a cart-pole run: the observation is held as input for 4 network steps (no plasticity at all,
     so evaluating never changes the circuit), then F = output rate x target_rescale_factor, as in
-    the published closed loop (SPEC 7.5)."""
+    the published closed loop (§7.5)."""
     from .closed_loop import STEPS_PER_ACTION
     from .run import restore_ensemble
 

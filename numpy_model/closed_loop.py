@@ -1,4 +1,4 @@
-"""Closed-loop cart-pole test of a whole ensemble (SPEC 7.5), vectorised over seeds.
+"""Closed-loop cart-pole test of a whole ensemble (docs/model.md §7.5), vectorised over seeds.
 
 `physics_step` is the published Euler step of the cart-pole (one place for the equation; the
 Gymnasium environment in `numpy_model.cartpole` uses it too). Each network has its own cart-pole;
@@ -16,7 +16,7 @@ THETA_LIMIT = 70 * 2 * np.pi / 360
 
 
 def physics_step(state, force, dt):
-    """One Euler step with the old state values on the right-hand side (SPEC 7.5).
+    """One Euler step with the old state values on the right-hand side (§7.5).
     state (..., 4) = (x, x_dot, theta, theta_dot); force (...). Returns (new_state, failed)."""
     x, x_dot, theta, theta_dot = (state[..., i] for i in range(4))
     total = MASS_CART + MASS_POLE
@@ -43,7 +43,7 @@ def reset_rng(seed):
 
 
 def cartpole_test(ens, mon, rngs, rescale, dt, sim_time=CARTPOLE_SIM_TIME):
-    """One closed-loop test of every network (SPEC 7.5). Network steps have no target, no forward
+    """One closed-loop test of every network (§7.5). Network steps have no target, no forward
     or backward learning, lateral plasticity on, and are recorded. Returns per-seed logs:
     state_log (S, sim, 4), action_log (S, sim-1), penalty_log (S, sim-1)."""
     S = ens.S

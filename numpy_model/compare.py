@@ -1,4 +1,4 @@
-"""Comparison with backprop (`--compare BP`, SPEC 9), vectorised over the ensemble.
+"""Comparison with backprop (`--compare BP`, docs/model.md §9), vectorised over the ensemble.
 
 * `compare_updates`: for every recorded weight set after settling, drive the network through the
   final training sequence (target nudging, no plasticity applied) and, at the end of every
@@ -19,7 +19,7 @@ from .timing import settling_records, steps_per_sample
 
 
 def deg(c):
-    """Angle in degrees of a cosine; exactly 0 where |1 - c| < 1e-6 (SPEC 9)."""
+    """Angle in degrees of a cosine; exactly 0 where |1 - c| < 1e-6 (§9)."""
     c = np.asarray(c, dtype=float)
     with np.errstate(invalid="ignore"):
         return np.where(np.abs(1 - c) < 1e-6, 0.0, np.arccos(c) * 180 / np.pi)
@@ -51,7 +51,7 @@ def _c(ens):
 
 def ann_bp_updates(ens, W, x, y):
     """Backprop updates of an ANN with forward weights W (list of (S, n_{k+1}, n_k)) for input x
-    and target y (SPEC 9.1 step 3)."""
+    and target y (§9.1 step 3)."""
     g, L = ens.g, ens.lay.L
     c = _c(ens)
     v, r = [], []
@@ -131,7 +131,7 @@ def compare_updates(ens, students, P):
 
 
 def compare_recorded(ens, students, P):
-    """Angles from the recorded series (SPEC 9.2, 9.3); returns {attribute: (S, R, n) array}."""
+    """Angles from the recorded series (§9.2, 9.3); returns {attribute: (S, R, n) array}."""
     out = {}
     kind, lay = ens.kind, ens.lay
     L = lay.L

@@ -1,4 +1,4 @@
-"""Initial connectivity: skip/realistic block generators and eta_fw conversion (SPEC 5.4, 5.5)."""
+"""Initial connectivity: skip/realistic block generators and eta_fw conversion (docs/model.md §5.4, 5.5)."""
 import os
 
 import numpy as np
@@ -25,7 +25,7 @@ def _offsets(sizes):
 
 
 def skip_generator(sizes, hier_range, skip_range, rng):
-    """Skip generator (SPEC 5.4): block matrix M[pre rows, post cols] over groups `sizes`."""
+    """Skip generator (§5.4): block matrix M[pre rows, post cols] over groups `sizes`."""
     off = _offsets(sizes)
     m = len(sizes)
     M = np.zeros((off[-1], off[-1]))
@@ -38,7 +38,7 @@ def skip_generator(sizes, hier_range, skip_range, rng):
 
 
 def realistic_generator(layers, error_layers, w_range, b_range, rng):
-    """Realistic generator (SPEC 5.4): returns (W_full[post, pre] over all neuron layers incl.
+    """Realistic generator (§5.4): returns (W_full[post, pre] over all neuron layers incl.
     input, B_full[post, pre] over error layers), both masked by the Markov table."""
     C = markov_table()
     L = len(layers)
@@ -68,7 +68,7 @@ def realistic_generator(layers, error_layers, w_range, b_range, rng):
 
 
 def convert_eta_fw(eta, method):
-    """eta_fw list -> lower-triangular (L-1)x(L-1) matrix E[post-1][pre] (SPEC 5.5)."""
+    """eta_fw list -> lower-triangular (L-1)x(L-1) matrix E[post-1][pre] (§5.5)."""
     eta = np.asarray(eta, dtype=float)
     if eta.ndim == 2:
         return eta

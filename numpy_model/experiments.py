@@ -1,4 +1,4 @@
-"""Published experiment configurations (SPEC 11), as params dicts."""
+"""Published experiment configurations (docs/model.md §11), as params dicts."""
 import copy
 import json
 import os
@@ -7,7 +7,7 @@ FIG3_NETS = ["2-1", "4-2-1", "8-4-2-1", "16-8-4-2-1", "32-16-8-4-2-1"]
 FIG3_MODELS = ["ann", "errormc", "dPC", "sacramento2018"]
 SEEDS = [56789, 12345, 23456, 34567, 76543, 111, 222, 333, 444, 555]
 
-# SPEC 11.1 learning-rate table: net -> model -> eta_fw; and sacramento eta_IP = dPC eta_PI
+# §11.1 learning-rate table: net -> model -> eta_fw; and sacramento eta_IP = dPC eta_PI
 _FIG3_ETA = {
     "2-1": {"ann": [1], "errormc": [1], "sac": [1], "lat": [0]},
     "4-2-1": {"ann": [2, 0.2], "errormc": [2, 0.2], "sac": [0.1, 0.02], "lat": [0.04]},
@@ -55,7 +55,7 @@ def fig3_params(net, model, trained=True):
 
 # ==============================================================================================
 # Every figure's sweep: one description (base params + swept values) per figure, expanded into
-# the published experiments/ layout by `python -m numpy_model.sweep expand` (SPEC 11).
+# the published experiments/ layout by `python -m numpy_model.sweep expand` (§11).
 # ==============================================================================================
 
 FIG3_ARGS = ["--task", "fw_only", "--compare", "BP"]      # as run_Fig3_multilayer_comparison.sh
@@ -99,7 +99,7 @@ class Figure:
                 "base": self.base, "swept": self.swept}
 
 
-# --- Fig 3 (SPEC 11.1) ---------------------------------------------------------------------------
+# --- Fig 3 (§11.1) ---------------------------------------------------------------------------
 
 def fig3_runs(nets=None, models=None):
     """Fig3_multilayer_comparison/<net>/<model> and .../untrained_<model>, nets x models."""
@@ -114,7 +114,7 @@ def fig3_runs(nets=None, models=None):
     return runs
 
 
-# --- Fig 2a (SPEC 11.2) --------------------------------------------------------------------------
+# --- Fig 2a (§11.2) --------------------------------------------------------------------------
 
 FIG2A_BASE = {
     "mc_model": "errormc", "model_type": "BP", "WT_noise": 0,
@@ -149,7 +149,7 @@ def fig2a_runs():
                     params_file="params_errormc.json") for v in FIG2A_VARIANTS]
 
 
-# --- Fig 4 (SPEC 11.3) ---------------------------------------------------------------------------
+# --- Fig 4 (§11.3) ---------------------------------------------------------------------------
 
 FIG4_N_R = [50, 100, 500, 1000]
 FIG4_N_E = [50, 100, 500, 1000]
@@ -179,7 +179,7 @@ def fig4_params(n_R, n_E, seed):
 
 
 def fig4_runs():
-    """Fig4_populations/runs/lr{i}, i = 10*(4a + b) + s (SPEC 11.3): 160 runs, lr0 ... lr159."""
+    """Fig4_populations/runs/lr{i}, i = 10*(4a + b) + s (§11.3): 160 runs, lr0 ... lr159."""
     runs = []
     for a, n_R in enumerate(FIG4_N_R):
         for b, n_E in enumerate(FIG4_N_E):
@@ -190,7 +190,7 @@ def fig4_runs():
     return runs
 
 
-# --- Fig 5 (SPEC 11.4) ---------------------------------------------------------------------------
+# --- Fig 5 (§11.4) ---------------------------------------------------------------------------
 
 FIG5_SIGMAS = [0.1, 0.3, 0.5, 1.0]        # slope std = offset std, groups lr0-9 ... lr30-39
 FIG5_N = 1000                             # n_R = n_E
@@ -199,7 +199,7 @@ FIG5_N = 1000                             # n_R = n_E
 def fig5_params(noise_on, sigma, seed):
     """noise_on "rep": per-neuron slope/offset noise on the representation units (published);
     "error": the same noise on the error units (new keys error_activation_*_std; the published
-    files put it on the representation units, SPEC 12.19); "none": the Fig 4 1000/1000 baseline."""
+    files put it on the representation units, §12.19); "none": the Fig 4 1000/1000 baseline."""
     p = fig4_params(FIG5_N, FIG5_N, seed)
     if noise_on == "rep":
         p["activation_slope_std"] = p["activation_offset_std"] = sigma
@@ -255,20 +255,20 @@ _FIG3_SWEPT = {"net": FIG3_NETS, "model": FIG3_MODELS, "trained": [True, False],
                "eta_fw / eta_IP / eta_PI per net and model": _FIG3_ETA, "random_seed": SEEDS}
 
 FIGURES = {f.name: f for f in [
-    Figure("Fig2a", "closed-loop cart-pole, ideal vs tanh error-MC", "SPEC 11.2",
+    Figure("Fig2a", "closed-loop cart-pole, ideal vs tanh error-MC", "§11.2",
            ["Fig2a_cartpole_ideal_emc", "Fig2a_cartpole_tanh_emc"], FIG2A_BASE,
            {"variant": FIG2A_VARIANTS}, fig2a_runs, script="run_Fig2a_cartpole.sh",
-           notes=["teacher WIP/BPI ranges are not listed in SPEC 11.2: they fall back to the students'"]),
-    Figure("Fig3", "multilayer comparison of errormc, sacramento2018, dPC, ann", "SPEC 11.1",
+           notes=["teacher WIP/BPI ranges are not listed in §11.2: they fall back to the students'"]),
+    Figure("Fig3", "multilayer comparison of errormc, sacramento2018, dPC, ann", "§11.1",
            ["Fig3_multilayer_comparison"], {m: f"numpy_model/data/fig3/{m}.json" for m in FIG3_MODELS},
            _FIG3_SWEPT, fig3_runs, script="run_Fig3_multilayer_comparison.sh",
            notes=["untrained runs: all learning rates 0, epochs 1; every run with --task fw_only --compare BP"]),
-    Figure("FigA1", "multilayer comparison, appendix version", "SPEC 10.2 (Fig3 / FigA1)",
+    Figure("FigA1", "multilayer comparison, appendix version", "§10.2 (Fig3 / FigA1)",
            ["Fig3_multilayer_comparison"], {}, {}, fig3_runs, alias_of="Fig3",
            script="run_FigA1_multilayer_comparison.sh",
            notes=["assumption: the published notebook draws Fig 3 and Fig A1 from the same runs "
-                  "(Fig3_multilayer_comparison, SPEC 10.2), so Fig A1 reuses the Fig 3 sweep"]),
-    Figure("FigA2", "multilayer comparison with ideal lateral inhibition (errormc)", "SPEC 10.2",
+                  "(Fig3_multilayer_comparison, §10.2), so Fig A1 reuses the Fig 3 sweep"]),
+    Figure("FigA2", "multilayer comparison with ideal lateral inhibition (errormc)", "§10.2",
            ["FigA2_multilayer_comparison_ideal_lat_inh"],
            {"errormc": "Fig 3 errormc params with init_WIP_range = init_BPI_range = [0, 0]"},
            {"net": FIG3_NETS, "model": ["errormc"], "trained": [True, False]}, figA2_runs,
@@ -276,17 +276,17 @@ FIGURES = {f.name: f for f in [
            notes=["assumption: ideal lateral inhibition = errormc's WIP and BPI exactly the identity "
                   "(init ranges [0, 0] plus the identity, eta_IP = eta_PI = 0), all else as Fig 3; errormc "
                   "only, the other models' Fig 3 runs are the comparison"]),
-    Figure("FigC1", "dendritic PC variants", "SPEC 10.2",
+    Figure("FigC1", "dendritic PC variants", "§10.2",
            ["FigC1_dPC_linear"], {"dPC_linear": "Fig 3 dPC params (trained)"},
            {"net": FIG3_NETS, "variant": ["dPC_linear"]}, figC1_runs, script="run_FigC1_comparison_dPC.sh",
            notes=["dPC_nonlin_noUS and dPC_nonlin_US are left out: they need nonlinear dPC students, "
                   "which the published code and this one force to linear"]),
-    Figure("Fig4", "representation vs error population sizes (genMNIST)", "SPEC 11.3",
+    Figure("Fig4", "representation vs error population sizes (genMNIST)", "§11.3",
            ["Fig4_populations"], FIG4_BASE,
            {"n_R": FIG4_N_R, "n_E": FIG4_N_E, "random_seed": SEEDS,
             "index": "lr{10*(4*a + b) + s} for n_R[a], n_E[b], seed[s]"}, fig4_runs,
            script="run_Fig4_populations.sh"),
-    Figure("Fig5", "activation noise on representation vs error units (genMNIST)", "SPEC 11.4",
+    Figure("Fig5", "activation noise on representation vs error units (genMNIST)", "§11.4",
            ["Fig5_rep_unit_noise", "Fig5_error_unit_noise"],
            {"n_R = n_E": FIG5_N, "else": "Fig 4 base"},
            {"sigma_act (slope std = offset std)": FIG5_SIGMAS, "random_seed": SEEDS,

@@ -1,4 +1,4 @@
-"""Per-network initial state drawn in the published random-number order (SPEC 5.1-5.8).
+"""Per-network initial state drawn in the published random-number order (§5.1-5.8).
 
 `draw_network` returns plain per-layer lists (the published object's layout) for one network;
 `numpy_model.ensemble` stacks many of them into block arrays with a leading seed axis.
@@ -182,7 +182,7 @@ def draw_activations(G, sh, P):
 
 
 def _construct(net, P, WT, cartpole_teacher=False):
-    """Model-constructor draws on mc.rng (SPEC 5.7) and the dPC/ann specifics (4.2, 4.3)."""
+    """Model-constructor draws on mc.rng (§5.7) and the dPC/ann specifics (4.2, 4.3)."""
     kind, L, s = net.kind, len(net.layers), net.seed
     rng = np.random.RandomState(s)
     if kind in ("sacramento2018", "dPC"):
@@ -207,7 +207,7 @@ def _construct(net, P, WT, cartpole_teacher=False):
     elif kind == "errormc":
         rng = np.random.RandomState(s)
         if net.model_type == "BP":
-            # (the cart-pole teacher has WT = 0: BII[0] = WPP[1]^T exactly, SPEC 5.8)
+            # (the cart-pole teacher has WT = 0: BII[0] = WPP[1]^T exactly, §5.8)
             if net.bw_mode == "layered":
                 Wl = _layered_blocks(net)
                 lst = None
@@ -225,7 +225,7 @@ def _construct(net, P, WT, cartpole_teacher=False):
 
 
 def _crop_T(W, wip_shape, bpi_shape):
-    """(I_{shape(WIP[k+1])} . W . I_{shape(BPI[k])})^T: W^T cropped/zero-padded (SPEC 4.4.3)."""
+    """(I_{shape(WIP[k+1])} . W . I_{shape(BPI[k])})^T: W^T cropped/zero-padded (§4.4.3)."""
     return (np.eye(*wip_shape) @ W @ np.eye(*bpi_shape)).T
 
 
@@ -239,7 +239,7 @@ def _layered_blocks(net):
 
 
 def _skip_bp_core(net):
-    """(D_WIP . WPP_full[n0:, n0:] . D_BPI)^T for errormc BP skip mode (SPEC 4.4.3)."""
+    """(D_WIP . WPP_full[n0:, n0:] . D_BPI)^T for errormc BP skip mode (§4.4.3)."""
     n0 = net.layers[0]
     if net.fw_mode == "skip":
         Wh = net.WPP[0][n0:, n0:]
@@ -267,7 +267,7 @@ def _block_diag(blocks):
 
 
 def apply_sps(net, P):
-    """Self-predicting state for sacramento2018/dPC (SPEC 4.1, 4.2)."""
+    """Self-predicting state for sacramento2018/dPC (§4.1, 4.2)."""
     gl, gb, ga, gd = P["gl"], P["gbas"], P["gapi"], P["gden"]
     L = len(net.layers)
     if net.kind == "sacramento2018":

@@ -1,4 +1,4 @@
-"""Saved per-seed objects, model.pkl (dill) and atomic writes (SPEC 8.4)."""
+"""Saved per-seed objects, model.pkl (dill) and atomic writes (docs/model.md §8.4)."""
 import os
 import tempfile
 

@@ -1,6 +1,6 @@
 """Block layout of a network: all units of a population concatenated, weights as block matrices.
 
-Index conventions (0-based layer list index k = neuron layer k+1, SPEC section 0):
+Index conventions (0-based layer list index k = neuron layer k+1, docs/model.md §0):
   P units  : concat(uP[0..L-2])                      size NP = sum(layers[1:])
   full rate: concat(x, rP[0..L-2])                   size N  = n0 + NP (columns of WPP)
   I units  : errormc error units e[1:], sacramento2018/dPC interneurons layers[2:], ann layers[1:]

@@ -1,4 +1,4 @@
-"""The ten MNIST digits of the ``genMNIST`` input signal (SPEC 6.3), loaded offline.
+"""The ten MNIST digits of the ``genMNIST`` input signal (docs/model.md §6.3), loaded offline.
 
 ``load_digits()`` returns the **first image of each digit** of the MNIST **training** set, in the order
 of first appearance. With the standard MNIST that is labels ``5, 0, 4, 1, 9, 2, 3, 6, 7, 8`` at train

@@ -1,4 +1,4 @@
-"""The run protocol (SPEC 6.4, 6.5, 7): teacher targets, settling, epochs, validation, testing.
+"""The run protocol (§6.4, 6.5, 7): teacher targets, settling, epochs, validation, testing.
 
 Knows nothing about equations: it feeds inputs/targets to the ensemble's step under the phase's
 `numpy_model.state.Phase` and ticks monitors.
@@ -120,13 +120,13 @@ def _run_cartpole_test(ens, mon, P, rngs, logs):
 
 
 def finish_logs(logs, s):
-    """Concatenate seed s's cart-pole logs over tests (SPEC 7.5)."""
+    """Concatenate seed s's cart-pole logs over tests (§7.5)."""
     return {k: np.concatenate(v[s]) if v[s] else np.zeros((0, 4) if k == "state_log" else 0)
             for k, v in logs.items()}
 
 
 def run_teacher(teacher, data, P, rate_target):
-    """Teacher pass (SPEC 6.4): settle, then train/val/test passes recording its output before
+    """Teacher pass (§6.4): settle, then train/val/test passes recording its output before
     each step (and, for cart-pole, one closed-loop test). Returns (targets per split as
     (n, n_out) arrays, monitor, cart-pole logs or None)."""
     n_settle = settling_steps(P)
@@ -172,7 +172,7 @@ class StudentRun:
         self.next_epoch = -1
 
     def shuffle_split(self, split):
-        """Per-seed shuffle with target delay (SPEC 6.5); genMNIST is never shuffled."""
+        """Per-seed shuffle with target delay (§6.5); genMNIST is never shuffled."""
         if self.P["input_signal"] not in ("step", "cartpole"):
             return
         ens = self.ens
@@ -189,7 +189,7 @@ class StudentRun:
 
 
 def run_students(ens, data, targets, P, task, progress=None, run=None, checkpoint=None):
-    """Per-student protocol (SPEC 7.2), all seeds at once, resumable: pass a StudentRun from a
+    """Per-student protocol (§7.2), all seeds at once, resumable: pass a StudentRun from a
     checkpoint as `run`; `checkpoint(run)` is called after every epoch. Returns the StudentRun."""
     run = run or StudentRun(ens, data, targets, P, task)
     ens, mon, watch = run.ens, run.mon, run.watch
@@ -220,7 +220,7 @@ def run_students(ens, data, targets, P, task, progress=None, run=None, checkpoin
         if checkpoint is not None:
             checkpoint(run)
     watch.where = ("testing", epochs)
-    if run.cartpole:      # testing is only a closed-loop test; MSE_test stays empty (SPEC 7.2.4)
+    if run.cartpole:      # testing is only a closed-loop test; MSE_test stays empty (§7.2.4)
         _run_cartpole_test(ens, mon, P, run.rngs, run.logs)
     else:
         run.shuffle_split("test")

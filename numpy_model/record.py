@@ -1,5 +1,5 @@
 """Monitors: sample chosen variables every `rec_per_steps` recorded steps into preallocated
-arrays (like Brian2's StateMonitor), SPEC 8. Export happens once, at the end (numpy_model.io)."""
+arrays (like Brian2's StateMonitor), docs/model.md §8. Export happens once, at the end (numpy_model.io)."""
 import numpy as np
 
 from .recvars import LAYER_VARS  # rec_* flag -> variable name of Ensemble.layers_of
@@ -23,7 +23,7 @@ class Grow:
 
 
 def mse(ens, y, rate_target, rec_rate_MSE):
-    """MSE = (||a - y||_2)^2 per seed (SPEC 8.3; a sum of squares, quirk 12.17)."""
+    """MSE = (||a - y||_2)^2 per seed (§8.3; a sum of squares, quirk 12.17)."""
     if rate_target:
         d = ens.output_rate() - y
     elif rec_rate_MSE:
@@ -34,7 +34,7 @@ def mse(ens, y, rate_target, rec_rate_MSE):
 
 
 class Monitor:
-    """Records the enabled variables every `every` recorded steps (counter semantics, SPEC 8.2)."""
+    """Records the enabled variables every `every` recorded steps (counter semantics, §8.2)."""
 
     def __init__(self, ens, flags, every, capacity, rate_target, rec_rate_MSE, rec_MSE):
         self.every = int(every)

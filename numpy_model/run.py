@@ -1,4 +1,4 @@
-"""Build teacher and student ensembles from params and run the protocol (SPEC 5.1, 7)."""
+"""Build teacher and student ensembles from params and run the protocol (docs/model.md §5.1, 7)."""
 import copy
 import hashlib
 import json
@@ -25,12 +25,12 @@ class SetupError(ValueError):
 
 
 def teacher_seed(seeds):
-    """SPEC 5.1.3: G.seed(seeds[0]); G.randint(100000, 999999)."""
+    """§5.1.3: G.seed(seeds[0]); G.randint(100000, 999999)."""
     return int(np.random.RandomState(seeds[0]).randint(100000, 999999))
 
 
 def _teacher_params(P):
-    """The published params-dict mutations seen by the teacher (SPEC 5.1, quirk 12.15)."""
+    """The published params-dict mutations seen by the teacher (§5.1, quirk 12.15)."""
     Pt = dict(P)
     if P["mc_model"] != "errormc":
         Pt["fw_connection_mode"] = Pt["bw_connection_mode"] = "layered"
@@ -119,7 +119,7 @@ class Preempted(Exception):
 
 
 class Checkpointer:
-    """Checkpoints of a run next to its params file (SPEC-independent; issue: long runs).
+    """Checkpoints of a run next to its params file (not part of the model: long runs).
 
     Every `checkpoint_every` epochs (0: every 10 minutes of wall time) and when a stop was
     requested (signal), the complete state (teacher output, students' ensemble with every random
@@ -204,7 +204,7 @@ def simulate(P, task="fw_only", cont_models=None, progress=None, compare=None, c
     With a Checkpointer the students' run is checkpointed; `resume` is a loaded checkpoint."""
     signal = P["input_signal"]
     if signal == "genMNIST":
-        task = "fw_only_no_teacher"          # SPEC 5.1.2
+        task = "fw_only_no_teacher"          # §5.1.2
     if resume is not None:
         head, run = resume["head"], resume["run"]
     else:
@@ -287,7 +287,7 @@ def _head(P, task, cont_models):
 
 
 def mnist_inputs(T):
-    """genMNIST (SPEC 6.3): one-hot label inputs and the first image of each digit as targets,
+    """genMNIST (§6.3): one-hot label inputs and the first image of each digit as targets,
     each held T steps; train = validation = test."""
     from .mnist import MNISTError, load_digits
     try:

@@ -1,11 +1,11 @@
-"""Analytic tests of the step functions (SPEC sections 3 and 4), independent of the golden files.
+"""Analytic tests of the step functions (docs/model.md §3 and §4), independent of the golden files.
 
-The expected values are computed here from the equations of the SPEC, written out per layer on the
+The expected values are computed here from the equations of docs/model.md, written out per layer on the
 per-layer lists of `numpy_model.init.NetInit` (not on the ensemble's block matrices), and compared with
 what `numpy_model.models.step` produces on an `Ensemble` of several seeds.
 
 Fixed points: with every learning rate zero, no learning flag and a constant input, each somatic
-voltage obeys u <- u + dt (tau D - u)/tau, so at rest u = tau_drive * D (SPEC 3, quirk 12.5).
+voltage obeys u <- u + dt (tau D - u)/tau, so at rest u = tau_drive * D (docs/model.md §3, quirk 12.5).
 For linear activations the steady-state equations are affine in the voltages and are solved exactly
 (`np.linalg.solve`); for tanh they are solved by iterating the steady-state map to machine precision.
 """
@@ -31,7 +31,7 @@ TOL = 1e-8
 # ------------------------------------------------------------------------------------------------
 
 def make_params(kind, layers, **over):
-    """Params with all learning rates zero (SPEC 1), validated by the real schema."""
+    """Params with all learning rates zero (§1), validated by the real schema."""
     L = len(layers)
     raw = dict(mc_model=kind, layers=list(layers), dt=DT, eta_fw=[0.0] * (L - 1),
                eta_IP=[0.0] * (L - 1), eta_PI=[0.0] * (L - 1), activation="linear",
@@ -73,7 +73,7 @@ def split(vec, sizes):
 
 
 def phi_layer(net, P, k, u):
-    """Forward activation of neuron layer k (list index) with this network's slope/offset (SPEC 2)."""
+    """Forward activation of neuron layer k (list index) with this network's slope/offset (§2)."""
     name = net.activation[k]
     s = np.broadcast_to(np.asarray(net.slope[k], float), u.shape)
     o = np.broadcast_to(np.asarray(net.offset[k], float), u.shape)
@@ -86,7 +86,7 @@ def phi_layer(net, P, k, u):
 
 
 def dphi_layer(net, k, u):
-    """Nominal derivative (slope 1, offset 0; SPEC 2, quirk 12.1)."""
+    """Nominal derivative (slope 1, offset 0; §2, quirk 12.1)."""
     name = net.activation[k]
     if name == "linear":
         return np.ones_like(u)
@@ -97,7 +97,7 @@ def dphi_layer(net, k, u):
 
 def psi_layer(net, P, k, u):
     """errormc error-unit activation: error_activation with the (noise-free) activation_slope/offset
-    lists of the params (SPEC 5.6)."""
+    lists of the params (§5.6)."""
     name = net.error_activation[k]
     s = P["activation_slope"][k] if P["activation_slope"] is not None else 1.0
     o = P["activation_offset"][k] if P["activation_offset"] is not None else 0.0
@@ -119,7 +119,7 @@ def g(P):
 # ------------------------------------------------------------------------------------------------
 
 def basal(net, x, r):
-    """Basal potentials per layer: layered WPP[k] @ pre, or the skip block matrix (SPEC 4.4 step 4)."""
+    """Basal potentials per layer: layered WPP[k] @ pre, or the skip block matrix (§4.4 step 4)."""
     n0 = net.layers[0]
     if net.fw_mode == "skip":
         full = net.WPP[0] @ np.concatenate([x] + r)
@@ -157,7 +157,7 @@ def map_errormc(net, P, x, y):
 
 
 def map_sacramento(net, P, x, y):
-    """sacramento2018 (SPEC 4.1) and dPC (4.2; uI frozen, r_I := r_P of the previous step)."""
+    """sacramento2018 (§4.1) and dPC (4.2; uI frozen, r_I := r_P of the previous step)."""
     gl, gb, ga, gd, gn, gt = g(P)
     L = len(net.layers)
     ps = net.layers[1:]
@@ -281,7 +281,7 @@ def test_fixed_point(case, with_target):
         got = ensemble_state(ens, s)
         assert np.max(np.abs(expected)) > 1e-2  # not a trivial zero fixed point
         np.testing.assert_allclose(got, expected, rtol=0, atol=TOL, err_msg=f"{case} seed {net.seed}")
-    if kind == "dPC":  # dPC interneuron somata are never updated (SPEC 4.2)
+    if kind == "dPC":  # dPC interneuron somata are never updated (§4.2)
         np.testing.assert_array_equal(ens.uI, uI0)
 
 
@@ -298,7 +298,7 @@ def test_fixed_point_nonlinear_case_is_really_nonlinear():
 
 def test_feedforward_closed_form_layer_by_layer():
     """No target, no feedback: errormc uP_k -> c W_k phi(uP_{k-1}) (c = gb/(gl+gb+ga)), ann with
-    c = gb/(gb+gl) (SPEC 4.3, 4.4.4); computed layer by layer."""
+    c = gb/(gb+gl) (§4.3, 4.4.4); computed layer by layer."""
     for kind, c in (("errormc", COND["gbas"] / (COND["gl"] + COND["gbas"] + COND["gapi"])),
                     ("ann", COND["gbas"] / (COND["gbas"] + COND["gl"]))):
         P, nets, ens = make(kind, [3, 5, 4, 2], activation="tanh")
@@ -314,7 +314,7 @@ def test_feedforward_closed_form_layer_by_layer():
 
 
 def test_ann_reaches_fixed_point_in_L_steps():
-    """ann: no dt; rep units jump to their drive and errors travel one layer per step (SPEC 4.3)."""
+    """ann: no dt; rep units jump to their drive and errors travel one layer per step (§4.3)."""
     P, nets, ens = make("ann", [3, 4, 3, 2], activation="tanh")
     x, y = inputs(P)
     L = 4
@@ -325,12 +325,12 @@ def test_ann_reaches_fixed_point_in_L_steps():
 
 
 # ------------------------------------------------------------------------------------------------
-# 2. lookahead and Euler increment (SPEC 3)
+# 2. lookahead and Euler increment (§3)
 # ------------------------------------------------------------------------------------------------
 
 def test_lookahead_extrapolates_a_linear_ramp():
     """u(t) = a + b t sampled at t and t - dt: u_breve = u_old + tau (u - u_old)/dt is the linear
-    extrapolation by tau from the *old* sample, i.e. u(t - dt + tau) (SPEC 3)."""
+    extrapolation by tau from the *old* sample, i.e. u(t - dt + tau) (§3)."""
     rs = np.random.RandomState(0)
     a, b = rs.normal(size=(4, 7)), rs.normal(size=(4, 7))
     for t, tau, dt in ((0.0, 5.0, 0.01), (3.7, 1 / 0.19, 0.01), (12.0, 0.25, 0.05), (1.0, 2.0, 1e-3)):
@@ -345,7 +345,7 @@ def test_lookahead_extrapolates_a_linear_ramp():
 
 
 def test_lookahead_in_the_network_equals_previous_drive():
-    """Inside a step, u_breve = u_old + tau (Delta u)/dt = tau D of the previous step (SPEC 3)."""
+    """Inside a step, u_breve = u_old + tau (Delta u)/dt = tau D of the previous step (§3)."""
     P, nets, ens = make("errormc", [3, 4, 3, 2], activation="tanh", **RANDOM_LATERAL)
     x, y = inputs(P)
     run(ens, x, y, n=5)
@@ -377,7 +377,7 @@ def test_euler_increment_single_step_formula():
 
 
 # ------------------------------------------------------------------------------------------------
-# 3. self-predicting states (SPEC 4.1, 4.2)
+# 3. self-predicting states (§4.1, 4.2)
 # ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind, act", [("sacramento2018", "linear"), ("sacramento2018", "tanh"),
@@ -411,7 +411,7 @@ def test_without_sps_apical_does_not_vanish():
 
 
 # ------------------------------------------------------------------------------------------------
-# 4. errormc error units (SPEC 4.4, 4.4.4)
+# 4. errormc error units (§4.4, 4.4.4)
 # ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("mode", ["layered", "skip"])
@@ -433,7 +433,7 @@ def test_errormc_without_target_errors_decay_to_zero(mode):
 def test_errormc_steady_state_with_target_identity_lateral(mode):
     """Identity WIP/BPI (the defaults): at rest, with the network's own r = phi(uP):
     output error = (gt/(gl+gt)) WIP (phi'(u) (y - r)); hidden error = (gd/(gl+gd)) (WIP phi') (BII rE);
-    rep = c vbas + (ga/(gl+gb+ga)) vapi  (SPEC 4.4.4)."""
+    rep = c vbas + (ga/(gl+gb+ga)) vapi  (§4.4.4)."""
     over = dict(fw_connection_mode=mode, bw_connection_mode=mode,
                 WPP_skip_connection_range=[-0.5, 0.5], BII_skip_connection_range=[-0.5, 0.5])
     P, nets, ens = make("errormc", [3, 4, 3, 2], activation="tanh", **over)
@@ -462,7 +462,7 @@ def test_errormc_steady_state_with_target_identity_lateral(mode):
 
 
 # ------------------------------------------------------------------------------------------------
-# 5. zero learning rates leave the weights unchanged (SPEC 4.1 step 6/7, 4.3, 4.4.3)
+# 5. zero learning rates leave the weights unchanged (§4.1 step 6/7, 4.3, 4.4.3)
 # ------------------------------------------------------------------------------------------------
 
 ZERO_LR_CASES = {
@@ -511,14 +511,14 @@ def test_zero_learning_rates_keep_weights(case):
         B = ens.full("B")
         assert np.array_equal(B, expected_bp_backward(ens))
         if kind == "sacramento2018":
-            # BPI <- -BPP (SPEC 4.1 step 6); B's columns of the first hidden layer are structurally 0
+            # BPI <- -BPP (§4.1 step 6); B's columns of the first hidden layer are structurally 0
             n1 = P["layers"][1]
             assert np.array_equal(ens.full("BPI"), -B[:, :, n1:])
             assert not B[:, :, :n1].any()
         if kind in ("errormc", "sacramento2018", "dPC") and P["WT_noise"] > 0:
             assert np.max(np.abs(ens.full("N_B"))) > 0.05    # the noise really is part of B
         if kind == "errormc" and ens.bw_mode == "layered" and P["WT_noise"] > 0:
-            # quirk 12.9 / SPEC 5.7: BII[0] got its initial noise from an earlier draw than N_BII, so
+            # quirk 12.9 / §5.7: BII[0] got its initial noise from an earlier draw than N_BII, so
             # only the last block of the refreshed BII equals its initial value
             last = (ens.lay.i(1), ens.lay.i(2))
             np.testing.assert_array_equal(B[:, last[0], last[1]], before["B"][:, last[0], last[1]])
@@ -540,7 +540,7 @@ def test_zero_learning_rates_but_nonzero_plasticity_signal():
 
 
 def test_rep_and_error_lookahead_switches():
-    """rep_lookahead/error_lookahead False: rates from the instantaneous u (SPEC 4.4 step 2),
+    """rep_lookahead/error_lookahead False: rates from the instantaneous u (§4.4 step 2),
     while phi' always uses the lookahead."""
     import numpy as _np
 

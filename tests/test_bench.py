@@ -21,6 +21,6 @@ def test_bench_runs_and_writes_json(tmp_path, capsys):
 
 
 def test_fig3_step_counts_match_spec():
-    """SPEC 7.4: 2,024,000 steps for a trained Fig 3 run, 8000 untrained."""
+    """docs/model.md §7.4: 2,024,000 steps for a trained Fig 3 run, 8000 untrained."""
     assert bench.fig3_steps(True) == 2_024_000
     assert bench.fig3_steps(False) == 8000

@@ -1,5 +1,5 @@
 """Cart-pole environment, published closed-loop test, LQR teacher force and CartPole-v1 check
-(numpy_model/cartpole.py; SPEC 5.8, 7.5)."""
+(numpy_model/cartpole.py; docs/model.md §5.8, 7.5)."""
 import warnings
 
 import gymnasium
@@ -120,7 +120,7 @@ def test_legacy_randomstate_stream():
 
 
 def test_published_loop_structure():
-    """Replays published_cartpole_test's logs against SPEC 7.5 step by step."""
+    """Replays published_cartpole_test's logs against §7.5 step by step."""
     seen = []
 
     def controller(state):

@@ -38,12 +38,12 @@ def test_tasks_run_and_save_next_to_params(tmp_path, task, n_models, has_targets
         assert (len(m.MSE_test_time_series) > 0) == has_targets
         assert m.input.shape == (4 * 20, 8)
     if not has_targets:
-        # inputs are still shuffled per seed (SPEC 6.5; the published code crashes here)
+        # inputs are still shuffled per seed (docs/model.md §6.5; the published code crashes here)
         assert not np.array_equal(students[0].input, students[1].input)
 
 
 def test_fw_bw_equals_fw_only_without_apical_noise(tmp_path):
-    """With noise_type != OU the apical noise is zero and errormc has no BII rule (SPEC 4.4.7)."""
+    """With noise_type != OU the apical noise is zero and errormc has no BII rule (§4.4.7)."""
     path = small_params(tmp_path, noise_type=None)
     assert run_cli("--params", str(path), "--task", "fw_only", "--quiet").returncode == 0
     a = load(tmp_path / "model.pkl")

@@ -68,7 +68,7 @@ def test_angle_helpers_analytic():
     B = np.array([[[0.0, 1.0], [1.0, 0.0]]])
     assert deg(cos(A, B))[0] == pytest.approx(90.0)
     assert np.isnan(cos(A, np.zeros_like(A)))[0]
-    # |1 - c| < 1e-6 counts as exactly parallel (SPEC 9)
+    # |1 - c| < 1e-6 counts as exactly parallel (docs/model.md §9)
     assert deg(1 - 5e-7) == 0.0 and deg(1 - 2e-6) > 0
 
 

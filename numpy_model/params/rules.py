@@ -159,8 +159,8 @@ def _time_constants(p: dict, model: str, L: int, who: str) -> None:
                 f"finite, got {expr} = {value!r} ({', '.join(f'{k} = {p[k]!r}' for k in expr.split('+'))})",
                 key)
     if model in ("sacramento2018", "dPC") and p["init_in_SPS"] and L > 2 and not gd > 0:
-        raise ParamsError(   # docs/model.md §4.1 (messages keep "SPEC x.y" = §x.y)
-            f"gden: init_in_SPS for {model} ({who}) divides by gden (SPEC 4.1), expected gden > 0, got "
+        raise ParamsError(   # docs/model.md §4.1
+            f"gden: init_in_SPS for {model} ({who}) divides by gden (docs/model.md §4.1), expected gden > 0, got "
             f"{gd!r}; set init_in_SPS false or gden > 0", "gden")
 
 
@@ -181,7 +181,7 @@ def check_model_restrictions(p: dict, ctx: Context, warn: Warn) -> None:
         if m == "dPC" and p["model_type"] == "FA" and (who == "mc_model" or ctx.has_teacher):
             raise ParamsError(
                 f"model_type: \"FA\" is not supported for dPC ({who} \"dPC\"): the published code builds "
-                f"the feedback weights from copies of WPP_init with wrong shapes (SPEC 12.12); "
+                f"the feedback weights from copies of WPP_init with wrong shapes (docs/model.md §12.12); "
                 f"expected \"BP\"", "model_type")
     if p["init_realistic_connectivity"]:
         if not (model == "errormc" and p["fw_connection_mode"] == "skip"
@@ -201,13 +201,13 @@ def check_model_restrictions(p: dict, ctx: Context, warn: Warn) -> None:
         raise ParamsError(
             f"error_layers: errormc with model_type \"FA\" and bw_connection_mode \"layered\" needs "
             f"error_layers[1:] == layers[1:] (the published code draws the fixed BII with representation "
-            f"sizes and crashes with a shape error, SPEC 12.11), got error_layers "
+            f"sizes and crashes with a shape error, docs/model.md §12.11), got error_layers "
             f"{_fmt(p['error_layers'])} for layers {_fmt(layers)}; use model_type \"BP\", "
             f"bw_connection_mode \"skip\" or equal sizes", "error_layers")
     if model == "errormc" and ctx.task in ("fw_bw", "bw_only") and p["noise_type"] == "OU":
         raise ParamsError(
             f"noise_type: errormc with task {_fmt(ctx.task)} and noise_type \"OU\" is not supported: the "
-            f"published OU update uses an undefined variable and crashes (SPEC 4.4.7, 12.6), and errormc "
+            f"published OU update uses an undefined variable and crashes (docs/model.md §4.4.7, 12.6), and errormc "
             f"has no backward-weight learning rule; use task \"fw_only\" or noise_type null", "noise_type")
 
 

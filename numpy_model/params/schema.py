@@ -182,7 +182,7 @@ LATERAL = ("a list of finite numbers >= 0 with at least the number of entries us
 LATERAL_DEFAULT = "zeros: L-1 entries (errormc, ann), L-2 (sacramento2018, dPC)"
 POSITIVE = Number(min=0, exclusive=True)
 
-# Texts the user sees (these docs, in README.md, and the messages) keep "SPEC x.y"; it is docs/model.md §x.y.
+# Texts the user sees (these docs, in README.md, and the messages) cite docs/model.md §x.y.
 
 # --- model and architecture -------------------------------------------------------------------
 G = "model"
@@ -254,7 +254,7 @@ _k("activation_offset_std", Number(min=0, nullable=True), None,
 _k("error_activation_slope_std", Number(min=0, nullable=True), None,
    "errormc: std of per-neuron Gaussian noise on the error units' activation slope (students only; "
    "base slope from activation_slope); absent = none. Not in the published code, whose error units never "
-   "get noise (SPEC 5.6, 12.19); used by the Fig 5 error-unit-noise runs. Draws: on the global RNG right "
+   "get noise (docs/model.md §5.6, 12.19); used by the Fig 5 error-unit-noise runs. Draws: on the global RNG right "
    "after the representation-unit slope/offset draws, all error-unit slopes (per layer, error_layers[k+1] "
    "values) before all error-unit offsets; phi' stays nominal.", group=G)
 _k("error_activation_offset_std", Number(min=0, nullable=True), None,
@@ -359,7 +359,7 @@ _k("checkpoint_every", Int(min=0), 0,
    "Write a checkpoint (next to params.json; the run resumes from it) every N epochs; 0 = every "
    "10 minutes of wall time. Also written on SIGTERM/SIGINT at the next epoch boundary.", group=G)
 _k("rec_rate_MSE", Bool(nullable=True), None,
-   "MSE definition (SPEC 8.3): true = rates, false = voltages (refused if the rate target is on); "
+   "MSE definition (docs/model.md §8.3): true = rates, false = voltages (refused if the rate target is on); "
    "absent = follow the rate target.", group=G)
 for _var in REC_VARIABLES:      # docs/model.md §8.1
     _k(_var.flag, Bool(), _var.flag == "rec_MSE", "Record " + _var.doc[0].lower() + _var.doc[1:], group=G)
