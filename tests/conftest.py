@@ -25,3 +25,13 @@ def run_cli(*args, cwd=ROOT, timeout=600, plots=False):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# Weight storage (numpy_model/models/kernels.py): the test nets are small, so "auto" stores each
+# matrix as one dense block; "blocks" forces per-block storage with the fused forward update, the
+# layout of the large Fig 4/5 nets. Modules that compare numbers run under both (blocks in the
+# slow step of CI).
+@pytest.fixture(params=["auto", pytest.param("blocks", marks=pytest.mark.slow)])
+def weight_storage(request, monkeypatch):
+    monkeypatch.setenv("NUMPY_MODEL_WEIGHT_STORAGE", request.param)
+    return request.param

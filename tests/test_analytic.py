@@ -17,6 +17,8 @@ from numpy_model.init import apply_sps, draw_network
 from numpy_model.models import euler_increment, lookahead, step
 from numpy_model.params import validate
 
+pytestmark = pytest.mark.usefixtures("weight_storage")   # auto and per-block storage (conftest)
+
 SEEDS = [11, 2024, 56789]
 # conductances chosen pairwise different (so that a wrong conductance in a formula shows up) and large
 # enough that every time constant is <= 1.25 ms: 6000 steps of dt = 0.01 settle far below 1e-8

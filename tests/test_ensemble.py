@@ -14,6 +14,8 @@ from numpy_model.protocol import run_students, run_teacher, steps_per_sample
 from numpy_model.run import _teacher_params, build, effective_rate_target
 from numpy_model.signals import step_inputs
 
+pytestmark = pytest.mark.usefixtures("weight_storage")   # auto and per-block storage (conftest)
+
 SEEDS = [56789, 12345, 23456]
 
 

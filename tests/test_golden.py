@@ -10,6 +10,8 @@ import pytest
 
 from conftest import GOLDEN, GOLDEN_CASES, run_cli
 
+pytestmark = pytest.mark.usefixtures("weight_storage")   # auto and per-block storage (conftest)
+
 RTOL, ATOL = 1e-9, 1e-12
 
 

@@ -26,6 +26,8 @@ from ref_model import ref_run  # noqa: E402
 from numpy_model.params import validate  # noqa: E402
 from numpy_model.run import simulate  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("weight_storage")   # auto and per-block storage (conftest)
+
 RTOL, ATOL = 1e-9, 1e-12
 
 # Fig3 conductances, short protocol: T = 5 steps per sample, settling 5 steps, 2 epochs.
