@@ -156,6 +156,7 @@ def export_npz(models, path):
     """Write ``results.npz`` atomically (temporary file + rename); returns the dict written."""
     arrays = npz_arrays(models)
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    np.savez(buf, **arrays)          # uncompressed: float64 weights barely compress, and zlib costs
+    # seconds per run on the 10-1000-784 nets
     atomic_write_bytes(path, buf.getvalue())
     return arrays
