@@ -24,9 +24,9 @@ import time
 
 import numpy as np
 
-from numpy_model.activations import Population
+from numpy_model.circuit.activations import Population
 from numpy_model.ensemble import Ensemble
-from numpy_model.init import draw_network
+from numpy_model.circuit.init import draw_network
 from numpy_model.io import atomic_write_bytes, save_models
 from numpy_model.params import validate
 from numpy_model.protocol import make_monitor

@@ -179,7 +179,7 @@ def _stamp(models, P, start, loaded, argv=None):
 
 def _save(models, out_dir, ckpt, quiet):
     """model.pkl (before plotting: a plotting failure loses nothing), then results.npz."""
-    from .export import export_npz     # arrays only, loads with allow_pickle=False
+    from .analysis.export import export_npz     # arrays only, loads with allow_pickle=False
     out_pkl = os.path.join(out_dir, "model.pkl")
     save_models(out_pkl, models)
     if ckpt is not None:
@@ -191,7 +191,7 @@ def _save(models, out_dir, ckpt, quiet):
 
 
 def _plot(models, out_dir, quiet):
-    from .plots import plot_run
+    from .analysis.plots import plot_run
     paths = plot_run(models, out_dir, log=lambda msg: print(msg, file=sys.stderr))
     if not quiet:
         print(f"wrote {len(paths)} figures to {out_dir}", file=sys.stderr)

@@ -7,8 +7,8 @@ read-only views for recorders, analyses and tests. A variant (DMS output nonline
 """
 import numpy as np
 
-from .activations import phi
-from .layout import Layout
+from .circuit.activations import phi
+from .circuit.layout import Layout
 from .models import MODELS
 from .state import FROZEN, State
 
@@ -28,7 +28,7 @@ class Ensemble:
 
     @classmethod
     def from_inits(cls, inits, P, taur=None, rate_target=None):
-        """Stack per-seed initial networks (numpy_model.init.NetInit) into an ensemble."""
+        """Stack per-seed initial networks (numpy_model.circuit.init.NetInit) into an ensemble."""
         first = inits[0]
         model = MODELS[first.kind]
         lay = Layout(first.kind, first.layers, first.error_layers, [len(u) for u in first.uI])

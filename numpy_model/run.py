@@ -11,9 +11,9 @@ import dill
 import numpy as np
 
 from .ensemble import Ensemble
-from .init import apply_sps, draw_network
+from .circuit.init import apply_sps, draw_network
 from .models import RATE_TARGET_DEFAULT
-from .compare import run_compare
+from .analysis.compare import run_compare
 from .io import Network, atomic_write_bytes, final_state
 from .params import effective_rate_target
 from .protocol import TASKS, finish_logs, run_students, run_teacher, steps_per_sample

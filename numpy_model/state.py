@@ -41,7 +41,7 @@ class Constants:
     kind: str
     S: int
     seeds: tuple
-    lay: object                  # numpy_model.layout.Layout
+    lay: object                  # numpy_model.circuit.layout.Layout
     dt: float
     g: dict                      # conductances gl, gb, ga, gd, gn, gt (zeroed where unused)
     model_type: str              # "BP" | "FA"

@@ -1,7 +1,7 @@
 """Analytic tests of the step functions (docs/model.md §3 and §4), independent of the golden files.
 
 The expected values are computed here from the equations of docs/model.md, written out per layer on the
-per-layer lists of `numpy_model.init.NetInit` (not on the ensemble's block matrices), and compared with
+per-layer lists of `numpy_model.circuit.init.NetInit` (not on the ensemble's block matrices), and compared with
 what `numpy_model.models.step` produces on an `Ensemble` of several seeds.
 
 Fixed points: with every learning rate zero, no learning flag and a constant input, each somatic
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from numpy_model.ensemble import Ensemble
-from numpy_model.init import apply_sps, draw_network
+from numpy_model.circuit.init import apply_sps, draw_network
 from numpy_model.models import euler_increment, lookahead, step
 from numpy_model.params import validate
 
@@ -546,9 +546,9 @@ def test_rep_and_error_lookahead_switches():
     while phi' always uses the lookahead."""
     import numpy as _np
 
-    from numpy_model.activations import dphi, phi
+    from numpy_model.circuit.activations import dphi, phi
     from numpy_model.ensemble import Ensemble as _E
-    from numpy_model.init import draw_network as _draw
+    from numpy_model.circuit.init import draw_network as _draw
     from numpy_model.models import step as _step
     from numpy_model.params import validate as _validate
 
@@ -574,7 +574,7 @@ def test_error_unit_activation_noise_extension():
     (Fig 5 'error unit noise'); without the keys nothing changes (drawn after all published draws)."""
     import numpy as _np
 
-    from numpy_model.init import draw_network as _draw
+    from numpy_model.circuit.init import draw_network as _draw
     from numpy_model.params import validate as _validate
 
     base = {"mc_model": "errormc", "layers": [3, 4, 2], "error_activation": "logistic"}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import GOLDEN
-from numpy_model.compare import cos, deg
+from numpy_model.analysis.compare import cos, deg
 from numpy_model.params import validate
 from numpy_model.run import simulate
 

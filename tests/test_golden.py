@@ -61,7 +61,7 @@ def test_golden_case_matches_published_numbers(case, tmp_path):
 @pytest.mark.parametrize("case", GOLDEN_CASES)
 def test_initial_state_matches_published_draws(case):
     """init/ keys: the first draw (voltages, weights, BP noise) in the published RNG order."""
-    from numpy_model.init import apply_sps, draw_network
+    from numpy_model.circuit.init import apply_sps, draw_network
     from numpy_model.params import validate
     from numpy_model.run import build
 

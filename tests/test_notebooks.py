@@ -426,7 +426,7 @@ def test_high_pass_matches_the_recursion():
 
 
 def test_varphi_transfer_is_seeded_and_tracks_phi_prime():
-    from numpy_model.activations import dphi, phi
+    from numpy_model.circuit.activations import dphi, phi
     u = np.linspace(-3, 3, 13)
     for name in ("tanh", "relu", "logistic"):
         np.testing.assert_allclose(fl.phi(name, u), phi(name, u))

@@ -1,4 +1,4 @@
-"""Figures of a run (numpy_model.plots, docs/model.md §10.1): which files, valid PNGs, headless, atomic,
+"""Figures of a run (numpy_model.analysis.plots, docs/model.md §10.1): which files, valid PNGs, headless, atomic,
 robust."""
 import copy
 import json
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import GOLDEN
-from numpy_model.plots import draw, figure, mse, weights
+from numpy_model.analysis.plots import draw, figure, mse, weights
 from numpy_model.params import validate
-from numpy_model.plots import plot_run
+from numpy_model.analysis.plots import plot_run
 from numpy_model.run import simulate
 
 plt = pytest.importorskip("matplotlib.pyplot")   # imported only to check that no figure stays open

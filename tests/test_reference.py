@@ -2,7 +2,7 @@
 
 `tests/reference/ref_model.py` re-implements the step functions of docs/model.md §4.1-4.4 and the run protocol
 (§5.1, 6.1, 6.4, 6.5, 7.1-7.3, 8.2, 8.3) one seed at a time, in the style of the published code,
-written only from SPEC.md (only the initial state is taken from numpy_model.init). Here we run both on
+written only from SPEC.md (only the initial state is taken from numpy_model.circuit.init). Here we run both on
 small configurations for which there are no golden outputs and compare every recorded series, the
 final state, the driving arrays and the shuffle-RNG state, to rtol 1e-9 / atol 1e-12.
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import GOLDEN, run_cli
-from numpy_model.export import export_npz
+from numpy_model.analysis.export import export_npz
 from numpy_model.params import validate
 from numpy_model.run import simulate
 

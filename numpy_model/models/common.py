@@ -3,7 +3,7 @@ activations, the buffer swap and Euler advance, the forward rule's postsynaptic 
 recordable variables that mean the same in every model (docs/model.md §3, §4, §8.1)."""
 import numpy as np
 
-from ..activations import Population
+from ..circuit.activations import Population
 from ..state import State
 from .kernels import Blocks, add_into, masked_transpose, rank1, rank1_add
 

@@ -16,7 +16,7 @@ size of the layer above), per layer k:
 """
 import numpy as np
 
-from ..activations import Population
+from ..circuit.activations import Population
 from ..state import Constants
 from . import common
 from .kernels import Blocks, Transposes, add_into, euler_increment, lookahead, matvec, rank1

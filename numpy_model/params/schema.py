@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
+from .. import models as _models
 from ..recvars import REC_VARIABLES
 from .constraints import Activation, Bool, Choice, Constraint, EtaFw, Int, ListOf, Number, Range, Seeds, Str
 
-MC_MODELS = ("errormc", "sacramento2018", "dPC", "ann")
+MC_MODELS = tuple(_models.MODELS)        # the model registry (numpy_model/models)
 MODEL_TYPES = ("BP", "FA")
 ACTIVATIONS = ("linear", "relu", "soft_relu", "logistic", "tanh", "hard_sigmoid")
 INPUT_SIGNALS = ("step", "cartpole", "genMNIST")
@@ -35,9 +36,7 @@ MAX_ARRAY_VALUES = 2**33        # 64 GiB of float64
 MAX_REALISTIC_NEURON_LAYERS = 7
 # Class defaults of ``rate_target`` (docs/model.md §6.4); the published code never reads the key
 # ``target_rate`` (§12.4).
-RATE_TARGET_CLASS_DEFAULT = MappingProxyType(
-    {"errormc": True, "ann": True, "sacramento2018": False, "dPC": False}
-)
+RATE_TARGET_CLASS_DEFAULT = MappingProxyType(dict(_models.RATE_TARGET_DEFAULT))   # the model registry
 INIT_RANGE_NAMES = ("WPP", "WIP", "BPI", "BPP", "BII")
 
 
@@ -147,12 +146,8 @@ def _L(p: dict) -> int:
 
 
 def _lateral_length(model: str, L: int) -> int:
-    """Entries of eta_IP / eta_PI that a network of ``model`` with ``L`` layers reads."""
-    if model == "errormc":
-        return L - 1
-    if model in ("sacramento2018", "dPC"):
-        return max(L - 2, 0)
-    return 0  # ann: unused
+    """Entries of eta_IP / eta_PI that a network of ``model`` with ``L`` layers reads (the registry)."""
+    return _models.lateral_length(model, L)
 
 
 def _default_lateral(p: dict) -> list:

@@ -6,8 +6,8 @@ the vectorised production package `numpy_model/`. It simulates one network (one 
 in the style of the published code: Python lists of per-layer vectors, loops over layers, np.dot on
 per-layer matrices, explicit buffer copies.
 
-Only the INITIAL STATE comes from the production package (`numpy_model.init.draw_network`,
-`numpy_model.init.apply_sps`, `numpy_model.run.teacher_seed`, `numpy_model.params.validate`).
+Only the INITIAL STATE comes from the production package (`numpy_model.circuit.init.draw_network`,
+`numpy_model.circuit.init.apply_sps`, `numpy_model.run.teacher_seed`, `numpy_model.params.validate`).
 Everything after construction (dynamics, plasticity, BP refresh of B from W, protocol, shuffling,
 recording, MSE) is implemented here.
 """
@@ -682,7 +682,7 @@ def _state(net):
 
 def ref_run(params, task="fw_only"):
     """Teacher + all students, one at a time. Returns [teacher_dict, student_dict, ...]."""
-    from numpy_model.init import apply_sps, draw_network
+    from numpy_model.circuit.init import apply_sps, draw_network
     from numpy_model.params import validate
     from numpy_model.run import teacher_seed
 

@@ -3,7 +3,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..timing import train_steps, validation_epochs
+from ...timing import train_steps, validation_epochs
 from .draw import _fill, _line, _mean_std
 from .series import _series
 

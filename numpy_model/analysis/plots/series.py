@@ -1,7 +1,7 @@
 """Accessors of the saved network objects (model.pkl): recorded series, per-layer stacks, labels."""
 import numpy as np
 
-from ..timing import settling_records
+from ...timing import settling_records
 
 
 def _series(m, name):

@@ -33,7 +33,7 @@ import numbers
 
 import numpy as np
 
-from .io import atomic_write_bytes
+from ..io import atomic_write_bytes
 
 __all__ = ["FINAL_NAMES", "SEQUENCES", "export_npz", "npz_arrays"]
 
@@ -142,9 +142,9 @@ def npz_arrays(models):
         "teacher_seed": next((mm["seed"] for mm in meta_models if mm["role"] == "teacher"), None),
         "models": meta_models, "skipped": skipped,
         "key_scheme": "m{i}/{attr}/L{l}, m{i}/{attr}, final/m{i}/{name}/L{l}, m{i}/input..., m{i}/seed, "
-                      "meta; m0 is the teacher when there is one (see numpy_model/export.py)",
+                      "meta; m0 is the teacher when there is one (see numpy_model/analysis/export.py)",
     }
-    from .provenance import of_models
+    from ..provenance import of_models
     prov = of_models(models)
     if prov:
         meta.update({k: _jsonable(v) for k, v in prov.items() if k not in meta})

@@ -11,11 +11,11 @@ import warnings
 
 import numpy as np
 
-from .activations import dphi, phi
-from .models import common
-from .models.kernels import mv, outer
-from .state import COMPARE
-from .timing import settling_records, steps_per_sample
+from ..circuit.activations import dphi, phi
+from ..models import common
+from ..models.kernels import mv, outer
+from ..state import COMPARE
+from ..timing import settling_records, steps_per_sample
 
 
 def deg(c):

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from PIL import Image
 
-from ..io import atomic_write_bytes
+from ...io import atomic_write_bytes
 
 DPI = 200
 FIGSIZE = (6, 4)

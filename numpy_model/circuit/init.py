@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .connectivity import convert_eta_fw, realistic_generator, skip_generator
-from .models import interneuron_sizes
+from ..models import interneuron_sizes
 
 
 @dataclass
