@@ -144,6 +144,8 @@ def execute(run_dir, plots=False, python=None):
     cmd = [python or sys.executable, "-m", "numpy_model.cli", "--params", run.params_path, *run.args]
     if not plots:
         cmd.append("--no-plots")
+    # provenance is gathered before the run: nothing slow stands between a signal and the status write
+    prov = provenance.record(params_path=run.params_path, command=cmd, start_time=iso0)
     where = f"Slurm job {st['slurm_job']} on {live.host}" if st["slurm_job"] else f"{live.host}"
     with open(run.file(RUN_LOG), "w", encoding="utf-8") as log, \
             open(run.file(ERROR_LOG), "w", encoding="utf-8") as err:
@@ -162,6 +164,5 @@ def execute(run_dir, plots=False, python=None):
                   + (f": {error}" if error else "") + "\n")
     finish_attempt(run, attempt, state=state, end_time=iso1, end_ts=t1, duration_s=round(t1 - t0, 3), cpu_s=cpu,
                    exit_code=rc, error=error, test_mse=summary,
-                   provenance=provenance.record(params_path=run.params_path, command=cmd, start_time=iso0,
-                                                end_time=iso1))
+                   provenance=dict(prov, end_time=iso1))
     return 0 if state == DONE else 1
