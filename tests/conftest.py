@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,3 +36,26 @@ def cli():
 def weight_storage(request, monkeypatch):
     monkeypatch.setenv("NUMPY_MODEL_WEIGHT_STORAGE", request.param)
     return request.param
+
+
+def assert_same(a, b, where="model"):
+    """Recursive bit-for-bit equality of saved objects."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=where)
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            assert_same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, np.random.RandomState):
+        sa, sb = a.get_state(), b.get_state()
+        assert sa[0] == sb[0] and np.array_equal(sa[1], sb[1]) and sa[2:] == sb[2:], where
+    elif hasattr(a, "__dict__") and not isinstance(a, type):
+        # provenance (times, command, run id) describes the run; it is not a result
+        assert_same({k: v for k, v in vars(a).items() if k != "provenance"},
+                    {k: v for k, v in vars(b).items() if k != "provenance"}, where)
+    else:
+        assert a == b or (a != a and b != b), f"{where}: {a!r} != {b!r}"

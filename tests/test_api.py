@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import numpy_model as nm
-from conftest import ROOT, run_cli
+from conftest import ROOT, assert_same, run_cli
 from numpy_model.params import ParamsError
 
 
@@ -19,25 +19,6 @@ def _tiny(tmp_path, **over):
     path = tmp_path / "params.json"
     path.write_text(json.dumps(p))
     return path
-
-
-def assert_same(a, b, where):
-    """Exact equality of everything saved (arrays bit for bit), provenance aside."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=where)
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{where}[{i}]")
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for k in a:
-            assert_same(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, np.random.RandomState):
-        sa, sb = a.get_state(), b.get_state()
-        assert sa[0] == sb[0] and np.array_equal(sa[1], sb[1]) and sa[2:] == sb[2:], where
-    else:
-        assert a == b or (a != a and b != b), f"{where}: {a!r} != {b!r}"
 
 
 @pytest.mark.parametrize("compare", [None, "BP"])

@@ -9,9 +9,8 @@ import time
 
 import dill
 import numpy as np
-import pytest
 
-from conftest import GOLDEN, ROOT, run_cli
+from conftest import GOLDEN, ROOT, assert_same, run_cli
 
 
 def params(tmp_path, **over):
@@ -28,29 +27,6 @@ def params(tmp_path, **over):
 def load(path):
     with open(path, "rb") as fh:
         return dill.load(fh)
-
-
-def assert_same(a, b, where="model"):
-    """Recursive bit-for-bit equality of saved objects."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=where)
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{where}[{i}]")
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for k in a:
-            assert_same(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, np.random.RandomState):
-        sa, sb = a.get_state(), b.get_state()
-        assert sa[0] == sb[0] and np.array_equal(sa[1], sb[1]) and sa[2:] == sb[2:], where
-    elif hasattr(a, "__dict__") and not isinstance(a, type):
-        # provenance (times, command, run id) describes the run; it is not a result
-        assert_same({k: v for k, v in vars(a).items() if k != "provenance"},
-                    {k: v for k, v in vars(b).items() if k != "provenance"}, where)
-    else:
-        assert a == b or (a != a and b != b), f"{where}: {a!r} != {b!r}"
 
 
 def start(path):
