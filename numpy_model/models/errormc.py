@@ -377,6 +377,7 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mod
     du = np.empty(NU)
     post = np.empty(NP)
     e = np.empty(o1 - o0)
+    tmp = np.empty(NI)
     for s in range(S):
         u, u_old, ub, dP = u_[s], u_old_[s], ub_[s], dP_[s]
         r, r_prev, vbas, vbas_prev = r_[s], rp_[s], vb_[s], vbp_[s]
@@ -403,33 +404,42 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mod
                 ub[i] = _k_lookahead(u[i], u_old[i], tau_look[i], dt)
             for i in range(NP):
                 r[n0 + i] = _k_phi(actP[i], ub[i], sP[i], oP[i])
-                dP[i] = _k_dphi(actP[i], ub[i])
+                if actP[i] == 4 and sP[i] == 1.0 and oP[i] == 0.0:
+                    dP[i] = 1.0 - r[n0 + i] * r[n0 + i]      # 1 - tanh**2 from the same bits
+                else:
+                    dP[i] = _k_dphi(actP[i], ub[i])
             for i in range(NI):
                 rE[i] = _k_phi(actE[i], ub[NP + i], sE[i], oE[i])
             for j in range(n0):
                 r[j] = X[s, t, j]
-            # dendrites: v_bas = W_PP r, v_api = B_PI r_E, v_den = B_II r_E [* W_IP phi']
+            # dendrites: v_bas = W_PP r, v_api = B_PI r_E, v_den = B_II r_E [* W_IP phi'];
+            # each sum runs over its index in order, rows interleaved (independent: ILP)
             for i in range(NP):
-                acc = 0.0
-                for j in range(N):
-                    acc += W[i, j] * r[j]
-                vbas[i] = acc
-            for i in range(NP):
-                acc = 0.0
-                for j in range(NI):
-                    acc += BPI[i, j] * rE[j]
-                vapi[i] = acc
+                vbas[i] = 0.0
+                vapi[i] = 0.0
+            for j in range(N):
+                rj = r[j]
+                for i in range(NP):
+                    vbas[i] += W[i, j] * rj
             for j in range(NI):
-                acc = 0.0
-                for i in range(NI):
-                    acc += rE[i] * B[i, j]
-                vden[j] = acc
+                rj = rE[j]
+                for i in range(NP):
+                    vapi[i] += BPI[i, j] * rj
+            for j in range(NI):
+                vden[j] = 0.0
+            for i in range(NI):
+                ri = rE[i]
+                for j in range(NI):
+                    vden[j] += ri * B[i, j]
             if varphi:
                 for i in range(NI):
-                    acc = 0.0
-                    for j in range(NP):
-                        acc += WIP[i, j] * dP[j]
-                    vden[i] = acc * vden[i]
+                    tmp[i] = 0.0
+                for j in range(NP):
+                    dj = dP[j]
+                    for i in range(NI):
+                        tmp[i] += WIP[i, j] * dj
+                for i in range(NI):
+                    vden[i] = tmp[i] * vden[i]
             # somatic drive: [g_b v_bas + g_a v_api | g_d v_den], output errors g_t W_IP (phi' (y - r))
             for i in range(NP):
                 D[i] = vbas[i] * gb + ga * vapi[i]
