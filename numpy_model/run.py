@@ -288,10 +288,11 @@ def _head(P, task, cont_models):
         data = step_inputs(IN, D, T, P["layers"][0])
     rate_target = effective_rate_target(P)
     ens = _ensemble(students, P, taur=P.get("taur"), rate_target=rate_target)
-    use, why = compiled.resolve(P.get("backend") or "auto")
+    requested = P.get("backend") or "auto"
+    use, why = compiled.resolve(requested)
     log = [f"warning: {why}"] if why else []
     ens, why = compiled.choose(ens, use, "students' model")
-    log += [f"warning: {why}"] if why else []
+    fallbacks = [why] if why else []
     backend = ens.c.backend
     saved = []
     targets = None
@@ -299,7 +300,7 @@ def _head(P, task, cont_models):
         Pt = _teacher_params(P)
         tens = _ensemble([teacher], Pt, rate_target=RATE_TARGET_DEFAULT[teacher.kind])
         tens, why = compiled.choose(tens, use, f"teacher ({teacher.kind})")
-        log += [f"warning: {why}"] if why else []
+        fallbacks += [why] if why else []
         if tens.c.backend != backend:
             backend = f"{backend} (teacher {tens.c.backend})"
         targets, tmon, tlogs = run_teacher(tens, data, Pt, rate_target)
@@ -312,7 +313,12 @@ def _head(P, task, cont_models):
     if mnist_targets is not None:
         targets = mnist_targets
     version = compiled.numba_version() if "numba" in backend else None
-    log.insert(0, f"backend: {backend}" + (f", numba {version}" if version else ""))
+    line = f"backend: {backend}" + (f", numba {version}" if version else "")
+    if fallbacks and requested == "numba":        # asked for explicitly: one warning line
+        log.append("warning: " + "; ".join(fallbacks))
+    elif fallbacks:                               # auto: the backend line says what runs where
+        line += " (" + "; ".join(f.replace("backend numba: ", "") for f in fallbacks) + ")"
+    log.insert(0, line)
     return {"data": data, "targets": targets, "extra": extra, "saved": saved, "ens": ens,
             "backend": backend, "backend_log": log}
 

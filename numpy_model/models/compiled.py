@@ -65,7 +65,7 @@ def choose(ens, backend, who):
         return ens.vary(backend="numpy"), None
     why = unsupported(ens.c)
     if why is not None:
-        return ens.vary(backend="numpy"), f"backend numba: the {who} cannot be compiled ({why}); it runs on numpy"
+        return ens.vary(backend="numpy"), f"backend numba: the {who} runs on numpy ({why})"
     return ens.vary(backend="numba"), None
 
 
