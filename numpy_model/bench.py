@@ -28,6 +28,7 @@ from .experiments import (FIG3_MODELS, FIG3_NETS, FIG4_N_E, FIG4_N_R, FIG5_N, FI
                           fig3_params, fig4_params, fig5_params)
 from .params import validate
 from .protocol import make_monitor, run_phase
+from .models import compiled
 from .run import build
 from .state import Phase
 
@@ -37,13 +38,17 @@ TRAIN = Phase(fw=True, lat=True)
 REFERENCE_US_ISSUE = {"errormc": 340.0, "sacramento2018": 215.0, "dPC": 190.0, "ann": 87.0}
 
 
+BACKEND = "numpy"     # set by main(--backend): the backend every timing runs on
+
+
 def _ensemble(net, model, S, p=None):
     p = fig3_params(net, model) if p is None else p
     p["random_seed"] = list(range(1, S + 1))
     task = "fw_only_no_teacher" if p.get("input_signal") == "genMNIST" else "fw_only"
     P = validate(p, task, warn=lambda msg: None)
     students, _, _ = build(P, task)
-    return P, Ensemble.from_inits(students, P)
+    ens, _ = compiled.choose(Ensemble.from_inits(students, P), BACKEND, "bench")
+    return P, ens
 
 
 def _inputs(P, S, n):
@@ -62,7 +67,7 @@ def time_train(net, model, S, min_time=0.3, repeats=5, p=None):
     n = 10 if p is not None else 50
     X, Y = _inputs(P, S, n)
     mon = make_monitor(ens, P, 10 ** 5, rate_target=ens.rate_target)
-    run_phase(ens, mon, X, Y, True, TRAIN)      # warm-up
+    run_phase(ens, mon, X, Y, True, TRAIN)      # warm-up (on numba: loads or compiles the kernel)
     t0 = time.perf_counter()
     run_phase(ens, mon, X, Y, True, TRAIN)
     per = (time.perf_counter() - t0) / n
@@ -91,6 +96,15 @@ def time_train(net, model, S, min_time=0.3, repeats=5, p=None):
     snap_us = (time.perf_counter() - t0) / 20 * 1e6
     overhead = (tick_us + snap_us / every) / us
     return us, overhead
+
+
+def first_run_seconds():
+    """Seconds of the first compiled phase in this process (compile, or load from the cache)."""
+    P, ens = _ensemble("2-1", "errormc", 1)
+    X, Y = _inputs(P, 1, 2)
+    t0 = time.perf_counter()
+    run_phase(ens, make_monitor(ens, P, 10, rate_target=ens.rate_target), X, Y, True, TRAIN)
+    return time.perf_counter() - t0
 
 
 def record_mib(net, model, S):
@@ -160,6 +174,9 @@ def _parser():
                     help="cores assumed for the sweep projections (runs in parallel)")
     ap.add_argument("--big", action="store_true", help="also the Figure 4/5 nets (10-n_R-784, ~3 min)")
     ap.add_argument("--only-big", action="store_true", help="only the Figure 4/5 nets")
+    ap.add_argument("--backend", choices=["numpy", "numba", "auto"], default="numpy",
+                    help="time loop backend (default numpy); numba reports its first-run compile "
+                         "(or cache load) time separately")
     return ap
 
 
@@ -201,14 +218,23 @@ def fig3_projection(rows, n_configs, cores, result):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    global BACKEND
+    BACKEND, why = compiled.resolve(args.backend)
+    if why:
+        print(f"warning: {why}")
+    compile_s = first_run_seconds() if BACKEND == "numba" else None
     sizes = [int(s) for s in args.sizes.split(",")]
     nets, models = args.nets.split(","), args.models.split(",")
     min_time = 0.15 if args.quick else 0.6
     cores = max(1, args.cores)
     print(f"numpy {np.__version__}, python {platform.python_version()}, {os.cpu_count()} cores; "
-          f"training steps, best of 5 runs")
+          f"backend {BACKEND}; training steps, best of 5 runs")
+    if compile_s is not None:
+        print(f"numba {compiled.numba_version()}: first call of the errormc kernel in this process "
+              f"{compile_s:.2f} s (compile, or load from numba's cache); not in the timings below")
     rows = [] if args.only_big else fig3_table(models, nets, sizes, min_time)
     result = {"rows": rows, "numpy": np.__version__, "python": platform.python_version(),
+              "backend": BACKEND, "first_call_seconds": compile_s,
               "cpu_count": os.cpu_count(), "reference_us_per_step": REFERENCE_US_ISSUE}
     fig3_projection(rows, len(models) * len(nets), cores, result)
     if args.big or args.only_big:

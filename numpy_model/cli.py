@@ -36,6 +36,9 @@ def parser():
     ap.add_argument("--force", action="store_true",
                     help="with --load: overwrite model.pkl / results.npz next to the params file even "
                          "if they belong to a different run")
+    ap.add_argument("--backend", choices=["auto", "numpy", "numba"], default=None,
+                    help="time loop: numpy, numba (compiled) or auto (numba when importable); "
+                         "overrides the params key backend (default: the key, auto)")
     ap.add_argument("--quiet", action="store_true", help="no progress messages")
     return ap
 
@@ -90,15 +93,17 @@ def main(argv=None):
                         warn=lambda msg: print(f"warning: {msg}", file=sys.stderr))
     except ParamsError as exc:
         return _fail(f"{args.params}: {exc}")
+    if args.backend is not None:
+        P["backend"] = args.backend
     task = "fw_only_no_teacher" if P["input_signal"] == "genMNIST" else args.task
-    ckpt, diverged = None, []
+    ckpt, diverged, info = None, [], {}
     try:
         if args.load:
             models = _load_run(args, P, out_dir)
         else:
             cont = load_models(args.cont) if args.cont else None
             ckpt, resume = _checkpoint(args, P, task, out_dir)
-            models = _simulate(args, P, task, cont, ckpt, resume)
+            models = _simulate(args, P, task, cont, ckpt, resume, info)
     except (LoadError, SetupError, _BadInput) as exc:
         return _fail(str(exc))
     except Preempted as exc:
@@ -106,7 +111,7 @@ def main(argv=None):
         return EXIT_PREEMPTED
     except Diverged as exc:
         models, diverged = exc.models, exc.messages
-    _stamp(models, P, start, loaded=bool(args.load), argv=argv)
+    _stamp(models, P, start, loaded=bool(args.load), argv=argv, backend=info.get("backend"))
     _save(models, out_dir, ckpt, args.quiet)
     if not args.no_plots:
         _plot(models, out_dir, args.quiet)
@@ -153,18 +158,22 @@ def _checkpoint(args, P, task, out_dir):
     return ckpt, resume
 
 
-def _simulate(args, P, task, cont, ckpt, resume):
+def _simulate(args, P, task, cont, ckpt, resume, info):
     from .run import simulate
     restore = _install_stop_handlers(ckpt)
+
+    def log(line):            # the backend line (not with --quiet) and its warnings (always)
+        if line.startswith("warning: ") or not args.quiet:
+            print(line, file=sys.stderr)
     try:
         return simulate(P, task=task, cont_models=cont, compare=args.compare,
                         progress=_progress_printer(args.quiet, seeds=len(P["random_seed"])),
-                        checkpointer=ckpt, resume=resume)
+                        checkpointer=ckpt, resume=resume, log=log, info=info)
     finally:
         restore()
 
 
-def _stamp(models, P, start, loaded, argv=None):
+def _stamp(models, P, start, loaded, argv=None, backend=None):
     """Attach the provenance (numpy_model/provenance.py) to every network. A reloaded run keeps
     the provenance of the run that made it; one saved without provenance gets this process's."""
     from . import provenance
@@ -174,7 +183,7 @@ def _stamp(models, P, start, loaded, argv=None):
     params = (saved_params(models) or P) if loaded else P
     command = None if argv is None else [sys.executable, "runner.py", *argv]
     provenance.attach(models, provenance.record(params, command=command, start_time=start,
-                                                end_time=provenance.now()))
+                                                end_time=provenance.now(), backend=backend))
 
 
 def _save(models, out_dir, ckpt, quiet):

@@ -61,10 +61,20 @@ class DivergenceWatch:
                 what = f"{var} {'not finite' if nonfinite[s] else 'beyond 1e6 (runaway)'}"
                 bad[int(s)] = f"{bad[int(s)]}, {what}" if int(s) in bad else what
         for s, what in bad.items():
-            if s not in self.found:
-                phase, epoch = self.where
-                self.found[s] = (f"seed {self.seeds[s]} diverged: {what} in epoch {epoch} ({phase}), "
-                                 f"detected at step {self.step} of the run")
+            self._found(s, what, self.step)
+
+    def _found(self, s, what, step):
+        if s not in self.found:
+            phase, epoch = self.where
+            self.found[s] = (f"seed {self.seeds[s]} diverged: {what} in epoch {epoch} ({phase}), "
+                             f"detected at step {step} of the run")
+
+    def report(self, s, voltages, weights, step):
+        """A detection of the compiled check (codes per variable: 0 fine, 1 not finite, 2 runaway)."""
+        parts = [f"{var} {'not finite' if code == 1 else 'beyond 1e6 (runaway)'}"
+                 for var, code in (("voltages", voltages), ("forward weights WPP", weights)) if code]
+        if parts:
+            self._found(s, ", ".join(parts), step)
 
     @property
     def messages(self):
@@ -76,7 +86,13 @@ def run_phase(ens, mon, X, Y, nudge, phase=FROZEN, mse_sink=None, capture=None, 
     """Run len(X[0]) steps under `phase` (what may learn). X: (S, n, n0); Y: (S, n, n_out) or None.
     nudge: the target enters the dynamics; otherwise it is only used for the MSE.
     capture: a list receiving the output (rate or voltage) *before* every step (teacher).
-    watch: a DivergenceWatch checked every CHECK_EVERY steps."""
+    watch: a DivergenceWatch checked every CHECK_EVERY steps.
+    On the numba backend (ens.c.backend) the phase runs in the model's compiled kernel
+    (numpy_model.models.compiled.run_phase); the --compare pass always runs on numpy."""
+    if ens.c.backend == "numba" and not phase.compare:
+        from .models import compiled
+        return compiled.run_phase(ens, mon, X, Y, nudge, phase, mse_sink=mse_sink, capture=capture,
+                                  capture_rate=capture_rate, watch=watch)
     n = X.shape[1]
     with np.errstate(invalid="ignore", over="ignore"):   # a diverging seed is reported by `watch`
         for t in range(n):

@@ -11,7 +11,8 @@ names at the top level of meta). Keys:
 ``git_dirty``       to tracked files); both ``None`` outside a git checkout or without git
 ``python``          Python, NumPy and SciPy versions (``scipy`` is ``None`` if it is not installed)
 ``numpy``, ``scipy``
-``backend``         the array backend, today always ``"numpy"``
+``backend``         what ran the time loop: ``"numpy"`` or ``"numba"`` (``"numba (teacher numpy)"``
+                    when the teacher's model has no compiled kernel); ``"numpy"`` where unknown
 ``blas_threads``    BLAS threads (threadpoolctl if installed, else OMP/OPENBLAS/MKL_NUM_THREADS,
                     else ``None``)
 ``host``            host name
@@ -110,7 +111,8 @@ def _versions():
     return {"python": platform.python_version(), "numpy": numpy.__version__, "scipy": scipy_version}
 
 
-def record(params=None, command=None, start_time=None, end_time=None, run_id=None, params_path=None):
+def record(params=None, command=None, start_time=None, end_time=None, run_id=None, params_path=None,
+           backend=None):
     """The provenance dict (keys :data:`KEYS`). ``params``: the validated params dict (or
     ``params_path``: a params file, hashed after validation); ``command``: a list of arguments or a
     string (default ``sys.argv`` as run); ``start_time`` default now; ``end_time`` as given."""
@@ -124,7 +126,7 @@ def record(params=None, command=None, start_time=None, end_time=None, run_id=Non
         command = [sys.executable, *sys.argv]
     if not isinstance(command, str):
         command = " ".join(shlex.quote(str(c)) for c in command)
-    out = {"version": package_version(), **git_info(), **_versions(), "backend": BACKEND,
+    out = {"version": package_version(), **git_info(), **_versions(), "backend": backend or BACKEND,
            "blas_threads": blas_threads(), "host": socket.gethostname(), "command": command,
            "params_hash": params_hash(params) if params is not None else None,
            "start_time": start_time or now(), "end_time": end_time,

@@ -18,6 +18,11 @@ class Grow:
         self.data[:, self.n] = value
         self.n += 1
 
+    def extend(self, values):
+        """Append values[:, k] for every k (values: (S, m, *shape))."""
+        for k in range(values.shape[1]):
+            self.append(values[:, k])
+
     def view(self):
         return self.data[:, :self.n]
 

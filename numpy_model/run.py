@@ -12,7 +12,7 @@ import numpy as np
 
 from .ensemble import Ensemble
 from .circuit.init import apply_sps, draw_network
-from .models import RATE_TARGET_DEFAULT
+from .models import RATE_TARGET_DEFAULT, compiled
 from .analysis.compare import run_compare
 from .io import Network, atomic_write_bytes, final_state
 from .params import effective_rate_target
@@ -192,16 +192,21 @@ class Checkpointer:
 
 
 def run_key(P, task, compare):
-    """Identity of a run for resuming: params (without comments), task and comparison."""
-    body = json.dumps({"params": {k: v for k, v in P.items() if not k.startswith("_")},
+    """Identity of a run for resuming: params (without comments, the backend as resolved here:
+    a checkpoint resumes bit-exactly only on the backend that wrote it), task and comparison."""
+    params = {k: v for k, v in P.items() if not k.startswith("_")}
+    params["backend"] = compiled.resolve(P.get("backend") or "auto")[0]
+    body = json.dumps({"params": params,
                        "task": task, "compare": compare}, sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
 def simulate(P, task="fw_only", cont_models=None, progress=None, compare=None, checkpointer=None,
-             resume=None):
+             resume=None, log=None, info=None):
     """Run teacher and students; returns the list of saved Network objects (teacher first).
-    With a Checkpointer the students' run is checkpointed; `resume` is a loaded checkpoint."""
+    With a Checkpointer the students' run is checkpointed; `resume` is a loaded checkpoint.
+    log(message) receives the backend line and its warnings (default: warnings.warn for the
+    warnings only); `info` (a dict) receives "backend", what ran (provenance)."""
     signal = P["input_signal"]
     if signal == "genMNIST":
         task = "fw_only_no_teacher"          # §5.1.2
@@ -209,6 +214,20 @@ def simulate(P, task="fw_only", cont_models=None, progress=None, compare=None, c
         head, run = resume["head"], resume["run"]
     else:
         head, run = _head(P, task, cont_models), None
+    backend = head.get("backend", "numpy")
+    for line in head.get("backend_log", ()):
+        if log is not None:
+            log(line)
+        elif line.startswith("warning: "):
+            warnings.warn(line[len("warning: "):])
+    if compare and backend != "numpy":
+        msg = "warning: backend numba: the --compare BP pass has no compiled kernel; it runs on numpy"
+        if log is not None:
+            log(msg)
+        else:
+            warnings.warn(msg[len("warning: "):])
+    if info is not None:
+        info["backend"] = backend
     if checkpointer is not None:
         checkpointer.head = head
     data, targets, extra, saved, ens = head["data"], head["targets"], head["extra"], head["saved"], head["ens"]
@@ -269,11 +288,21 @@ def _head(P, task, cont_models):
         data = step_inputs(IN, D, T, P["layers"][0])
     rate_target = effective_rate_target(P)
     ens = _ensemble(students, P, taur=P.get("taur"), rate_target=rate_target)
+    requested = P.get("backend") or "auto"
+    use, why = compiled.resolve(requested)
+    log = [f"warning: {why}"] if why else []
+    ens, why = compiled.choose(ens, use, "students' model")
+    fallbacks = [why] if why else []
+    backend = ens.c.backend
     saved = []
     targets = None
     if teacher is not None:
         Pt = _teacher_params(P)
         tens = _ensemble([teacher], Pt, rate_target=RATE_TARGET_DEFAULT[teacher.kind])
+        tens, why = compiled.choose(tens, use, f"teacher ({teacher.kind})")
+        fallbacks += [why] if why else []
+        if tens.c.backend != backend:
+            backend = f"{backend} (teacher {tens.c.backend})"
         targets, tmon, tlogs = run_teacher(tens, data, Pt, rate_target)
         arr = {"input": data["train"], "input_validation": data["val"], "input_testing": data["test"],
                "target": targets["train"], "target_validation": targets["val"],
@@ -283,7 +312,15 @@ def _head(P, task, cont_models):
         saved.append(_saved(tens, 0, tmon, Pt, teacher=True, arrays=arr))
     if mnist_targets is not None:
         targets = mnist_targets
-    return {"data": data, "targets": targets, "extra": extra, "saved": saved, "ens": ens}
+    version = compiled.numba_version() if "numba" in backend else None
+    line = f"backend: {backend}" + (f", numba {version}" if version else "")
+    if fallbacks and requested == "numba":        # asked for explicitly: one warning line
+        log.append("warning: " + "; ".join(fallbacks))
+    elif fallbacks:                               # auto: the backend line says what runs where
+        line += " (" + "; ".join(f.replace("backend numba: ", "") for f in fallbacks) + ")"
+    log.insert(0, line)
+    return {"data": data, "targets": targets, "extra": extra, "saved": saved, "ens": ens,
+            "backend": backend, "backend_log": log}
 
 
 def mnist_inputs(T):

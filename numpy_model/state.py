@@ -80,6 +80,7 @@ class Constants:
     rep_lookahead: Optional[np.ndarray] = None     # per-unit masks (DMS); None: everywhere
     error_lookahead: Optional[np.ndarray] = None
     extra: dict = field(default_factory=dict)       # placeholders recorded but unused (ann)
+    backend: str = "numpy"      # "numpy" | "numba": how protocol.run_phase advances it (models/compiled.py)
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import GOLDEN, GOLDEN_CASES, run_cli
+from numpy_model.models import compiled
 
 pytestmark = pytest.mark.usefixtures("weight_storage")   # auto and per-block storage (conftest)
 
@@ -31,11 +32,18 @@ def ours(models, key, compared=False):
                       else value, dtype=float)
 
 
+NUMBA = pytest.param("numba", marks=pytest.mark.skipif(compiled.numba_version() is None,
+                                                       reason="numba is not importable"))
+
+
+@pytest.mark.parametrize("backend", ["numpy", NUMBA])
 @pytest.mark.parametrize("case", GOLDEN_CASES)
-def test_golden_case_matches_published_numbers(case, tmp_path):
+def test_golden_case_matches_published_numbers(case, backend, tmp_path):
+    """Both backends (models without a compiled kernel run on numpy under --backend numba)."""
     src = os.path.join(GOLDEN, case)
     shutil.copy(os.path.join(src, "params.json"), tmp_path / "params.json")
-    run = run_cli("--params", str(tmp_path / "params.json"), "--task", "fw_only", "--quiet")
+    run = run_cli("--params", str(tmp_path / "params.json"), "--task", "fw_only", "--quiet",
+                  "--backend", backend)
     assert run.returncode == 0, run.stderr
     with open(tmp_path / "model.pkl", "rb") as fh:
         models = dill.load(fh)

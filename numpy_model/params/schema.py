@@ -353,6 +353,11 @@ _k("rec_per_steps", Int(min=1), 1, "Record every rec_per_steps simulated steps."
 _k("checkpoint_every", Int(min=0), 0,
    "Write a checkpoint (next to params.json; the run resumes from it) every N epochs; 0 = every "
    "10 minutes of wall time. Also written on SIGTERM/SIGINT at the next epoch boundary.", group=G)
+_k("backend", Choice("auto", "numpy", "numba"), "auto",
+   "How the time loop runs: numpy (the reference, no compiler), numba (each phase in one compiled "
+   "call; pip install -e \".[fast]\"), auto = numba when importable, else numpy. What cannot be "
+   "compiled runs on numpy with a warning; runner.py --backend overrides it. Results agree within "
+   "rounding (rtol 1e-12), not bit for bit.", group="time")
 _k("rec_rate_MSE", Bool(nullable=True), None,
    "MSE definition (docs/model.md §8.3): true = rates, false = voltages (refused if the rate target is on); "
    "absent = follow the rate target.", group=G)

@@ -18,7 +18,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BL
 # lines of the runner's stderr that are progress/summary, not warnings or errors (kept out of error.log)
 INFO_LINE = re.compile(r"^(\[\s*\d+(\.\d+)?s\] .*: epoch \d+/\d+"
                        r"|  \S+ seed \d+: validation MSE .*"
-                       r"|saved \d+ networks to .*|wrote \d+ figures to .*)$")
+                       r"|saved \d+ networks to .*|wrote \d+ figures to .*|backend: .*)$")
 PROGRESS = re.compile(r"^\[\s*\d+(\.\d+)?s\] (.*: epoch \d+/\d+)$")
 
 

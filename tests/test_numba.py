@@ -1,0 +1,198 @@
+"""The numba backend (numpy_model/models/compiled.py and the `_kernel_*` of each model module)
+against the NumPy reference step: the errormc configurations of the reference-oracle suite over
+>= 2000 steps, the golden cases and an exact resume on numba, backend selection and fallback."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import dill
+import numpy as np
+import pytest
+
+from conftest import GOLDEN, ROOT, run_cli
+from numpy_model.models import compiled
+from numpy_model.params import validate
+from numpy_model.run import simulate
+
+pytestmark = pytest.mark.skipif(compiled.numba_version() is None,
+                                reason="numba is not importable (pip install -e \".[fast]\")")
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_reference import CONFIGS, build_params  # noqa: E402
+
+RTOL = 1e-12
+# every errormc configuration of the reference-oracle suite; longer: 20 steps per sample,
+# 10 samples, 10 epochs (2000 training steps + settling + validation and test passes)
+EMC = sorted(n for n in CONFIGS if n.startswith("emc"))
+LONG = dict(Tpres=0.2, dataset_size=10, epochs=10, rec_per_steps=50)
+FALLBACK = {"emc_layered_dWPP_low_pass_epochs1": "dWPP_low_pass"}
+
+
+def _flat(v):
+    out = []
+
+    def rec(z):
+        if z is None:
+            return
+        if isinstance(z, (list, tuple)):
+            for e in z:
+                rec(e)
+        else:
+            out.append(np.asarray(z, float).ravel())
+    rec(v)
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def assert_close(a, b, what):
+    """rtol 1e-12, with an absolute floor of 1e-12 times the variable's scale (at least 1e-2):
+    error signals of a converged net are rounding noise (1e-15), where the two backends' last
+    bits differ (1-ulp libm functions, summation order)."""
+    x, y = _flat(a), _flat(b)
+    assert x.shape == y.shape, what
+    assert np.array_equal(np.isnan(x), np.isnan(y)), what
+    ok = np.isfinite(x)
+    scale = max(np.max(np.abs(x[ok]), initial=0.0), 1e-2)
+    np.testing.assert_allclose(y[ok], x[ok], rtol=RTOL, atol=RTOL * scale, err_msg=what)
+
+
+def run(name, backend, **over):
+    raw, task = build_params(name)
+    raw.update(over)
+    P = validate(raw, task, warn=lambda m: None)
+    P["backend"] = backend
+    info, lines = {}, []
+    return simulate(P, task, log=lines.append, info=info), info, lines
+
+
+def compare_models(ref, got):
+    assert len(ref) == len(got)
+    for i, (a, b) in enumerate(zip(ref, got)):
+        names = [k for k in vars(a) if k.endswith("_time_series")]
+        names += [k for k in ("WPP", "WIP", "BPI", "BII", "uP", "uI", "uP_breve", "rP_breve") if k in vars(a)]
+        for k in names:
+            assert_close(getattr(a, k), getattr(b, k), f"model {i} {k}")
+        if not getattr(a, "is_teacher", False):
+            for k, v in a.state.items():
+                if isinstance(v, (np.ndarray, tuple)):
+                    assert_close(v, b.state[k], f"model {i} state {k}")
+
+
+@pytest.mark.parametrize("name", EMC)
+def test_numba_matches_numpy_errormc(name):
+    ref, info_ref, _ = run(name, "numpy", **LONG)
+    got, info, lines = run(name, "numba", **LONG)
+    assert info_ref["backend"] == "numpy"
+    if name in FALLBACK:
+        assert info["backend"] == "numpy"
+        assert sum(line.startswith("warning:") for line in lines) == 1
+        assert any(line.startswith("warning:") and FALLBACK[name] in line for line in lines)
+    else:
+        assert info["backend"] == "numba" and not any(line.startswith("warning:") for line in lines)
+    compare_models(ref, got)
+
+
+def test_divergence_found_by_the_compiled_check():
+    """Seeds driven to NaN and to runaway are reported at the same step, with the same message,
+    by both backends' checks; the third seed runs on unaffected."""
+    from numpy_model.protocol import DivergenceWatch, make_monitor, run_phase
+    from numpy_model.run import _ensemble, build
+    from numpy_model.state import Phase
+    raw, task = build_params("emc_skip_realistic_fill_scaled_8421")
+    raw.update(random_seed=[1, 2, 3])
+    P = validate(raw, task, warn=lambda m: None)
+    found, states = {}, {}
+    for backend in ("numpy", "numba"):
+        students, _, _ = build(P, task)
+        ens = _ensemble(students, P).vary(backend=backend)
+        ens.state.u[0, 2] = np.nan
+        ens.state.WPP[0][1, 0, 3] = 2e6
+        rng = np.random.RandomState(0)
+        X, Y = rng.uniform(0, 1, (3, 120, 8)), rng.uniform(0, 1, (3, 120, 1))
+        watch = DivergenceWatch(ens.seeds)
+        watch.where = ("training", 0)
+        with np.errstate(all="ignore"):
+            run_phase(ens, make_monitor(ens, P, 200), X, Y, True, Phase(fw=True, lat=True), watch=watch)
+        found[backend], states[backend] = watch.messages, ens.seed_state(2)
+    assert found["numpy"] == found["numba"] and len(found["numba"]) == 2
+    assert "voltages not finite" in found["numba"][0] and "detected at step 50" in found["numba"][0]
+    assert "runaway" in found["numba"][1]
+    for k, v in states["numpy"].items():
+        if isinstance(v, (np.ndarray, tuple)):
+            assert_close(v, states["numba"][k], f"healthy seed: {k}")
+
+
+def test_backend_resolution():
+    assert compiled.resolve("numpy") == ("numpy", None)
+    assert compiled.resolve("auto") == ("numba", None)
+    assert compiled.resolve("numba") == ("numba", None)
+    with pytest.raises(ValueError):
+        compiled.resolve("cuda")
+
+
+def test_no_numba_means_numpy_with_a_warning(tmp_path):
+    """Without numba: auto is numpy silently, an explicit numba warns and runs on numpy."""
+    code = ("import sys; sys.modules['numba'] = None\n"
+            "from numpy_model.models import compiled\n"
+            "print(compiled.resolve('auto')); print(compiled.resolve('numba'))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": ROOT}).stdout.splitlines()
+    assert out[0] == "('numpy', None)"
+    assert out[1].startswith("('numpy', 'backend numba: numba is not importable")
+
+
+def test_importing_the_models_does_not_import_numba():
+    code = "import sys, numpy_model.run, numpy_model.models.errormc; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": ROOT}).stdout.strip()
+    assert out == "False"
+
+
+@pytest.mark.parametrize("case", ["emc_skip_8421"])
+def test_cli_backend_option_log_and_provenance(case, tmp_path):
+    shutil.copy(os.path.join(GOLDEN, case, "params.json"), tmp_path / "params.json")
+    proc = run_cli("--params", str(tmp_path / "params.json"), "--backend", "numba")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert sum(line.startswith("backend: numba") for line in lines) == 1
+    # the golden case's teacher is an ann: one warning line, it runs on numpy
+    warn = [line for line in lines if line.startswith("warning:")]
+    assert len(warn) == 1 and "teacher (ann) runs on numpy" in warn[0], lines
+    proc = run_cli("--params", str(tmp_path / "params.json"), "--backend", "auto", "--quiet")
+    assert proc.returncode == 0 and proc.stderr == ""      # auto: no warning, the log line says it
+    with np.load(tmp_path / "results.npz") as z:
+        assert json.loads(str(z["meta"]))["backend"] == "numba (teacher numpy)"
+    proc = run_cli("--params", str(tmp_path / "params.json"), "--backend", "numpy", "--quiet")
+    assert proc.returncode == 0 and "warning" not in proc.stderr
+    with open(tmp_path / "model.pkl", "rb") as fh:
+        assert dill.load(fh)[1].provenance["backend"] == "numpy"
+
+
+def test_resume_on_numba_is_bit_identical(tmp_path):
+    """A run stopped after a checkpoint and resumed on numba equals the uninterrupted numba run."""
+    from test_resume import assert_same, load
+    with open(os.path.join(GOLDEN, "emc_skip_8421", "params.json")) as fh:
+        p = json.load(fh)
+    p.update(random_seed=[3, 4], dataset_size=10, epochs=6, settling_time=0.1, rec_per_steps=50,
+             checkpoint_every=1, teacher_mc_model="errormc", backend="numba",
+             init_realistic_connectivity=True)
+    for d in ("ref", "cut"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "params.json").write_text(json.dumps(p))
+    assert run_cli("--params", str(tmp_path / "ref" / "params.json"), "--quiet").returncode == 0
+    # the interrupted run: a stop request at the checkpoint after epoch 3 (as SIGTERM makes)
+    from numpy_model.params import load_params
+    from numpy_model.run import Checkpointer, Preempted
+
+    class StopAfter3(Checkpointer):
+        def __call__(self, run):
+            self.stop_requested = run.next_epoch == 3
+            super().__call__(run)
+    P = load_params(tmp_path / "cut" / "params.json", warn=lambda m: None)
+    with pytest.raises(Preempted):
+        simulate(P, "fw_only", checkpointer=StopAfter3(str(tmp_path / "cut"), P, "fw_only", None),
+                 log=lambda line: None)
+    proc = run_cli("--params", str(tmp_path / "cut" / "params.json"), "--resume", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert_same(load(tmp_path / "cut" / "model.pkl"), load(tmp_path / "ref" / "model.pkl"))
