@@ -274,3 +274,18 @@ def test_golden_case_runs_compiled(case, tmp_path):
     assert not any(line.startswith("warning: backend") for line in proc.stderr.splitlines()), proc.stderr
     with open(tmp_path / "model.pkl", "rb") as fh:
         assert all(m.provenance["backend"] == "numba" for m in dill.load(fh))
+
+
+@pytest.mark.parametrize("name", ["ann_BP_L4_2seeds", "sac_BP_L3_sac_teacher_fw_bw", "dPC_BP_L3_dPC_teacher_tanh"])
+def test_per_block_storage_falls_back_with_its_reason(name, monkeypatch):
+    """Per-block weights have no compiled kernel: students and teacher run on numpy, one warning
+    line says why for each, and the numbers are numpy's."""
+    from numpy_model.models.kernels import STORAGE_ENV
+    monkeypatch.setenv(STORAGE_ENV, "blocks")
+    ref, _, _ = run(name, "numpy")
+    got, info, lines = run(name, "numba")
+    warn = [line for line in lines if line.startswith("warning:")]
+    assert info["backend"] == "numpy" and len(warn) == 1, (info, warn)
+    assert warn[0].count("weights stored per block") == 2, warn
+    assert "students' model runs on numpy" in warn[0] and "the teacher (" in warn[0], warn
+    compare_models(ref, got)
