@@ -1,6 +1,6 @@
 """The numba backend (numpy_model/models/compiled.py and the `_kernel_*` of each model module)
-against the NumPy reference step: the errormc configurations of the reference-oracle suite over
->= 2000 steps, the golden cases and an exact resume on numba, backend selection and fallback."""
+against the NumPy reference step: the errormc, sacramento2018, dPC and ann configurations of the
+reference-oracle suite over >= 2000 steps, the golden cases and an exact resume on numba, backend selection and fallback."""
 import json
 import os
 import shutil
@@ -173,6 +173,36 @@ def test_divergence_found_by_the_compiled_check():
     assert found["numpy"] == found["numba"] and len(found["numba"]) == 2
     assert "voltages not finite" in found["numba"][0] and "detected at step 50" in found["numba"][0]
     assert "runaway" in found["numba"][1]
+    for k, v in states["numpy"].items():
+        if isinstance(v, (np.ndarray, tuple)):
+            assert_close(v, states["numba"][k], f"healthy seed: {k}")
+
+
+@pytest.mark.parametrize("name", ["ann_BP_L4_2seeds", "sac_BP_L4_SPS_lat_dWPPact_2seeds",
+                                  "dPC_BP_L4_etaPI_sac_teacher"])
+def test_divergence_found_by_the_compiled_check_of_every_model(name):
+    """The same detections (step, message) on both backends for ann, sacramento2018 and dPC."""
+    from numpy_model.protocol import DivergenceWatch, make_monitor, run_phase
+    from numpy_model.run import _ensemble, build
+    from numpy_model.state import Phase
+    raw, task = build_params(name)
+    raw.update(random_seed=[1, 2, 3])
+    P = validate(raw, task, warn=lambda m: None)
+    found, states = {}, {}
+    for backend in ("numpy", "numba"):
+        students, _, _ = build(P, task)
+        ens = _ensemble(students, P).vary(backend=backend)
+        ens.state.u[0, 2] = np.nan
+        ens.state.WPP[0][1, 0, 3] = 2e6
+        rng = np.random.RandomState(0)
+        X = rng.uniform(0, 1, (3, 120, ens.lay.n0))
+        Y = rng.uniform(0, 1, (3, 120, ens.lay.n_out))
+        watch = DivergenceWatch(ens.seeds)
+        watch.where = ("training", 0)
+        with np.errstate(all="ignore"):
+            run_phase(ens, make_monitor(ens, P, 200), X, Y, True, Phase(fw=True, lat=True), watch=watch)
+        found[backend], states[backend] = watch.messages, ens.seed_state(2)
+    assert found["numpy"] == found["numba"] and len(found["numba"]) == 2, found
     for k, v in states["numpy"].items():
         if isinstance(v, (np.ndarray, tuple)):
             assert_close(v, states["numba"][k], f"healthy seed: {k}")
