@@ -19,6 +19,7 @@ import numpy as np
 from ..circuit.activations import Population
 from ..state import Constants
 from . import common
+from .compiled import _k_check, _k_euler, _k_lookahead, _k_phi
 from .kernels import Blocks, Transposes, add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -228,3 +229,220 @@ def shared_layers(C, st, name):
         B = C.B.layers(st.B)
         return [np.zeros_like(b) for b in B] if name == "dBPP" else B
     return common.layers_of(C, st, name)
+
+
+# ------------------------------------------------------------------------ compiled kernel (numba)
+# The same sub-steps as `step` above, one seed at a time in plain scalar loops (seeds are the
+# outer loop), compiled by numpy_model.models.compiled.jit_module when the numba backend runs.
+# The stored arrays are the dense (single-block) ones; every expression keeps the grouping of
+# the NumPy sub-step named in its comment.
+def compiled_unsupported(C):
+    """Why these sacramento2018 constants cannot run compiled, or None."""
+    from .compiled import act_codes
+    if not (C.WPP.dense and C.WIP.dense and C.BPI.dense and C.B.dense):
+        return "weights stored per block (large nets or NUMPY_MODEL_WEIGHT_STORAGE=blocks)"
+    if C.fused_update or C.dWPP_low_pass:
+        return "fused forward update"
+    if C.refresh is not None and not isinstance(C.refresh, tuple):
+        return "BP refresh per block"
+    if act_codes(C.phiP, C.S) is None or (C.phiI is not None and act_codes(C.phiI, C.S) is None):
+        return "activation without a compiled version"
+    return None
+
+
+def _compiled_static(C):
+    """Constant kernel arguments of C (built once per constants)."""
+    from .compiled import act_codes
+    lay, S, g = C.lay, C.S, C.g
+    actP, slopeP, offP = act_codes(C.phiP, S)
+    actI, slopeI, offI = act_codes(C.phiI, S)
+    empty3 = np.zeros((S, 1, 1))
+    mode, N_B, mask = 0, empty3, empty3
+    if C.refresh is not None:                       # ("mask", view, mask): B = W_view^T * mask + N
+        mode = 1
+        (r, c), mask = C.refresh[1], np.ascontiguousarray(C.refresh[2])
+        assert r.start == 0 and c.start == lay.n0 and mask.shape[1:] == (lay.NPh, lay.NP)
+        N_B = np.ascontiguousarray(C.N_B[0])
+    has_PI = C.lr_PI is not None
+    return dict(
+        ints=(lay.n0, lay.NP, lay.NPh, lay.NI, lay.p_sizes[0], lay.out.start, lay.out.stop, mode),
+        floats=(float(C.dt), float(g["gb"]), float(g["gd"]), float(g["gn"]),
+                float(g["gd"] / (g["gl"] + g["gd"]))),
+        flags=(bool(C.dWPP_use_activation), has_PI),
+        arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float),
+                np.ascontiguousarray(C.tau_drive_nt, dtype=float), np.ascontiguousarray(C.gx, dtype=float),
+                np.ascontiguousarray(C.c_fw, dtype=float), actP, slopeP, offP, actI, slopeI, offI,
+                C.lr_WPP[0], C.lr_IP[0], C.lr_PI[0] if has_PI else empty3, N_B, mask))
+
+
+def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
+                   cap_out, step_base, check_every, found, det):
+    """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
+    compiled.run_phase drives it); the buffer swaps of `step` are done by parity afterwards."""
+    from .compiled import static
+    k = static(C, _compiled_static)
+    _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, phase.lat, want_mse, mse_mode,
+                  cap_mode, step_base, check_every, k["ints"], k["floats"], k["flags"], k["arrays"],
+                  (st.u, st.u_old, st.ub, st.r_full, st.r_full_prev, st.vbas, st.vbas_prev, st.rIb,
+                   st.rIb_prev, st.vden, st.vden_prev, st.vapi, st.vapi_prev),
+                  (st.WPP[0], st.dWPP[0], st.WIP[0], st.dWIP[0], st.BPI[0], st.dBPI[0], st.B[0]),
+                  mse_out, cap_out, found, det)
+    if n % 2:                 # step 1's swaps and the advance's swap, once per step
+        common.swap(st)
+        st.rIb, st.rIb_prev = st.rIb_prev, st.rIb
+        st.vden, st.vden_prev = st.vden_prev, st.vden
+        st.vapi, st.vapi_prev = st.vapi_prev, st.vapi
+        st.u_old, st.u = st.u, st.u_old
+
+
+def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mode, cap_mode, step_base,
+                  check_every, ints, floats, flags, arrays, buffers, weights, mse_out, cap_out, found, det):
+    n0, NP, NPh, NI, n1, o0, o1, mode = ints
+    dt, gb, gd, gn, cI = floats
+    use_act, has_PI = flags
+    (tau, tau_look, tau_nt, gx, c_fw, actP, slopeP, offP, actI, slopeI, offI, lr_WPP, lr_IP, lr_PI,
+     N_B, mask) = arrays
+    (u_, u_old_, ub_, r_, rp_, vb_, vbp_, rI_, rIp_, vd_, vdp_, va_, vap_) = buffers
+    (WPP_, dWPP_, WIP_, dWIP_, BPI_, dBPI_, B_) = weights
+    S = u_.shape[0]
+    N = n0 + NP
+    NU = NP + NI
+    D = np.empty(NU)
+    du = np.empty(NU)
+    post = np.empty(NP)
+    postI = np.empty(NI)
+    api = np.empty(NP)
+    tmp = np.empty(NPh)
+    for s in range(S):
+        u, u_old, ub = u_[s], u_old_[s], ub_[s]
+        r, r_prev, vbas, vbas_prev = r_[s], rp_[s], vb_[s], vbp_[s]
+        rI, rI_prev, vden, vden_prev, vapi, vapi_prev = rI_[s], rIp_[s], vd_[s], vdp_[s], va_[s], vap_[s]
+        W, dW, lrW = WPP_[s], dWPP_[s], lr_WPP[s]
+        WIP, dWIP, BPI, dBPI, B = WIP_[s], dWIP_[s], BPI_[s], dBPI_[s], B_[s]
+        sP, oP, sI, oI = slopeP[s], offP[s], slopeI[s], offI[s]
+        for k in range(n):
+            t = t0 + k
+            if cap_mode == 1:                       # the output before the step (teacher)
+                for j in range(o1 - o0):
+                    cap_out[s, t, j] = r[n0 + o0 + j]
+            elif cap_mode == 2:
+                for j in range(o1 - o0):
+                    cap_out[s, t, j] = ub[o0 + j]
+            # step 1: buffer swaps
+            r, r_prev = r_prev, r
+            vbas, vbas_prev = vbas_prev, vbas
+            rI, rI_prev = rI_prev, rI
+            vden, vden_prev = vden_prev, vden
+            vapi, vapi_prev = vapi_prev, vapi
+            # u_breve, r_P = phi(u_breve_P), r_I = phi_I(u_breve_I)
+            for i in range(NU):
+                ub[i] = _k_lookahead(u[i], u_old[i], tau_look[i], dt)
+            for i in range(NP):
+                r[n0 + i] = _k_phi(actP[i], ub[i], sP[i], oP[i])
+            for i in range(NI):
+                rI[i] = _k_phi(actI[i], ub[NP + i], sI[i], oI[i])
+            for j in range(n0):
+                r[j] = X[s, t, j]
+            # v_bas = W_PP r, v_den = W_IP r_P; each sum over its index in order, rows interleaved
+            for i in range(NP):
+                vbas[i] = 0.0
+            for j in range(N):
+                rj = r[j]
+                for i in range(NP):
+                    vbas[i] += W[i, j] * rj
+            for i in range(NI):
+                vden[i] = 0.0
+            for j in range(NP):
+                rj = r[n0 + j]
+                for i in range(NI):
+                    vden[i] += WIP[i, j] * rj
+            # apical: v_api = B_PP r_P + (B_PI r_I)
+            for i in range(NPh):
+                vapi[i] = 0.0
+                tmp[i] = 0.0
+            for j in range(NP):
+                rj = r[n0 + j]
+                for i in range(NPh):
+                    vapi[i] += B[i, j] * rj
+            for j in range(NI):
+                rj = rI[j]
+                for i in range(NPh):
+                    tmp[i] += BPI[i, j] * rj
+            for i in range(NPh):
+                vapi[i] += tmp[i]
+            # pyramidal drive g_b v_bas + g_x [v_api | y], interneurons g_d v_den + g_n u_breve_P,above
+            for i in range(NPh):
+                api[i] = vapi[i]
+            target = has_y and nudge
+            for i in range(o0, o1):
+                api[i] = Y[s, t, i - o0] if target else 0.0
+            for i in range(NP):
+                D[i] = vbas[i] * gb + gx[i] * api[i]
+            for i in range(NI):
+                D[NP + i] = vden[i] * gd + gn * ub[n1 + i]
+            for i in range(NU):
+                du[i] = _k_euler(D[i], u[i], tau[i] if target else tau_nt[i], tau[i], dt)
+            # plasticity (not applied yet) and the BP refresh from the pre-update W_PP
+            if plastic:
+                for i in range(NP):
+                    if use_act:
+                        post[i] = r[n0 + i] - _k_phi(actP[i], c_fw[i] * vbas_prev[i], sP[i], oP[i])
+                    else:
+                        post[i] = ub[i] - c_fw[i] * vbas_prev[i]
+                for i in range(NP):
+                    for j in range(N):
+                        dW[i, j] = (post[i] * r_prev[j]) * lrW[i, j]
+                for i in range(NI):
+                    postI[i] = rI[i] - _k_phi(actI[i], cI * vden_prev[i], sI[i], oI[i])
+                lrI = lr_IP[s]
+                for i in range(NI):
+                    for j in range(NP):
+                        dWIP[i, j] = (postI[i] * r_prev[n0 + j]) * lrI[i, j]
+                if has_PI:
+                    lrP = lr_PI[s]
+                    for i in range(NPh):
+                        for j in range(NI):
+                            dBPI[i, j] = (-vapi_prev[i] * rI_prev[j]) * lrP[i, j]
+                if mode == 1:                       # B_PP = W_PP^T * mask + N, B_PI = -B_PP
+                    Ns, ms = N_B[s], mask[s]
+                    for i in range(NPh):
+                        for j in range(NP):
+                            B[i, j] = W[j, n0 + i] * ms[i, j] + Ns[i, j]
+                    for i in range(NPh):
+                        for j in range(NI):
+                            BPI[i, j] = -B[i, n1 + j]
+            # advance: u_old <- u, u <- u + Delta u
+            u, u_old = u_old, u
+            for i in range(NU):
+                u[i] = u_old[i] + du[i]
+            if fw:
+                for i in range(NP):
+                    for j in range(N):
+                        W[i, j] += dW[i, j]
+            if lat:
+                for i in range(NI):
+                    for j in range(NP):
+                        WIP[i, j] += dWIP[i, j]
+                if has_PI:
+                    for i in range(NPh):
+                        for j in range(NI):
+                            BPI[i, j] += dBPI[i, j]
+            if want_mse:                            # record.mse after the step
+                acc = 0.0
+                for j in range(o1 - o0):
+                    if mse_mode == 0:
+                        e = r[n0 + o0 + j] - Y[s, t, j]
+                    elif mse_mode == 1:
+                        e = r[n0 + o0 + j] - _k_phi(actP[o0 + j], Y[s, t, j], sP[o0 + j], oP[o0 + j])
+                    else:
+                        e = ub[o0 + j] - Y[s, t, j]
+                    acc += e * e
+                root = np.sqrt(acc)
+                mse_out[s, t] = root * root
+            if check_every > 0 and not found[s] and (step_base + k + 1) % check_every == 0:
+                codes = _k_check(u, W)
+                if codes[0] != 0 or codes[1] != 0:
+                    found[s] = True
+                    det[s, 0] = step_base + k + 1
+                    det[s, 1] = codes[0]
+                    det[s, 2] = codes[1]
