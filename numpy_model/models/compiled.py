@@ -75,7 +75,10 @@ _COMPILED = set()
 
 def jit_module(module):
     """Compile (lazily, once per process) the `_kernel_*` functions of `module` and the shared
-    `_k_*` helpers of this module with numba.njit(cache=True), in place."""
+    `_k_*` helpers of this module with numba.njit(cache=True), in place. Only `_kernel_phase` is
+    an entry point; every other kernel is inlined into its caller at numba IR level
+    (inline="always"), so the time loop is one function: no per-step calls passing dozens of
+    arrays, no per-call reference counting."""
     import sys
     import numba
     for mod in (sys.modules[__name__], module):
@@ -84,7 +87,8 @@ def jit_module(module):
         for name, fn in list(vars(mod).items()):
             if (name.startswith("_kernel_") or name.startswith("_k_")) and callable(fn) \
                     and not isinstance(fn, numba.core.registry.CPUDispatcher):
-                setattr(mod, name, numba.njit(cache=True)(fn))
+                inline = "never" if name == "_kernel_phase" else "always"
+                setattr(mod, name, numba.njit(cache=True, inline=inline)(fn))
         _COMPILED.add(mod.__name__)
 
 
@@ -138,33 +142,97 @@ def _k_euler(drive, u, tau_drive, tau_div, dt):
     return dt * ((tau_drive * drive - u) / tau_div)
 
 
-def _k_check(u, W):
-    """Divergence codes of one seed (protocol.DivergenceWatch.check): (voltages, forward
-    weights), each 0 fine, 1 not finite, 2 beyond DIVERGENCE_LIMIT."""
-    codes = np.zeros(2, np.int64)
-    for which in range(2):
-        nonfinite = False
-        peak = 0.0
-        if which == 0:
-            for i in range(u.shape[0]):
-                v = u[i]
-                if not np.isfinite(v):
-                    nonfinite = True
-                elif abs(v) > peak:
-                    peak = abs(v)
+def _k_peak(a):
+    """0 if every entry of the flat array a is finite and within DIVERGENCE_LIMIT, 1 if one is
+    not finite, 2 if one is beyond the limit (protocol.DivergenceWatch.check)."""
+    nonfinite = False
+    peak = 0.0
+    for i in range(a.shape[0]):
+        v = a[i]
+        if not np.isfinite(v):
+            nonfinite = True
+        elif abs(v) > peak:
+            peak = abs(v)
+    if nonfinite:
+        return 1
+    return 2 if peak > 1e6 else 0
+
+
+def _k_watch(s, step, u, W, found, det):
+    """The divergence check of seed s at `step`: voltages u and forward weights W; the first
+    detection sets found[s] and det[s] = (step, code voltages, code weights)."""
+    cu, cw = _k_peak(u), _k_peak(W.ravel())
+    if cu != 0 or cw != 0:
+        found[s] = True
+        det[s, 0] = step
+        det[s, 1] = cu
+        det[s, 2] = cw
+
+
+def _k_capture(mode, out, s, t, r, ub, n0, o0, o1):
+    """The output before the step (a teacher's capture): rates (mode 1) or u_breve (mode 2)."""
+    if mode == 1:
+        for j in range(o1 - o0):
+            out[s, t, j] = r[n0 + o0 + j]
+    elif mode == 2:
+        for j in range(o1 - o0):
+            out[s, t, j] = ub[o0 + j]
+
+
+def _k_mse(mode, r, ub, y, t, n0, o0, act, slope, offset):
+    """record.mse of one seed after step t (targets y[t]): of the rates (mode 0), of the rates against phi(y)
+    (mode 1), of u_breve (mode 2); sqrt(sum d^2)**2 as np.linalg.norm(d)**2."""
+    acc = 0.0
+    for j in range(y.shape[1]):
+        if mode == 0:
+            d = r[n0 + o0 + j] - y[t, j]
+        elif mode == 1:
+            d = r[n0 + o0 + j] - _k_phi(act[o0 + j], y[t, j], slope[o0 + j], offset[o0 + j])
         else:
-            for i in range(W.shape[0]):
-                for j in range(W.shape[1]):
-                    v = W[i, j]
-                    if not np.isfinite(v):
-                        nonfinite = True
-                    elif abs(v) > peak:
-                        peak = abs(v)
-        if nonfinite:
-            codes[which] = 1
-        elif peak > 1e6:
-            codes[which] = 2
-    return codes
+            d = ub[o0 + j] - y[t, j]
+        acc += d * d
+    root = np.sqrt(acc)
+    return root * root
+
+
+def _k_scale_diff(W, I, lr, dW):
+    """dW = lr (W - I) (kernels.scale_diff)."""
+    for i in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            dW[i, j] = lr[i, j] * (W[i, j] - I[i, j])
+
+
+def _k_add_into(W, dW):
+    """W += dW (kernels.add_into)."""
+    for i in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            W[i, j] += dW[i, j]
+
+
+def _k_sum(a, b, out):
+    """out = a + b (the advance u <- u_old + Delta u)."""
+    for i in range(out.shape[0]):
+        out[i] = a[i] + b[i]
+
+
+def refresh_indices(refresh, lay):
+    """Flat (rest rows, rest cols, dest rows, dest cols, source rows, source cols) of a BP refresh
+    (kernels.Transposes over dense arrays): B^T[rest] = N^T, B^T[dest] = N^T + W_PP[source]."""
+    none = np.zeros(0, np.int64)
+    if refresh is None:
+        return (none,) * 6
+    NI = lay.NI
+    out = [[] for _ in range(6)]
+    for _, r, c in refresh.rest:
+        rr, cc = np.meshgrid(np.arange(NI)[r], np.arange(NI)[c], indexing="ij")
+        out[0].append(rr.ravel())
+        out[1].append(cc.ravel())
+    for _, dr, dc, _, sr, sc in refresh.pairs:
+        a, b = np.meshgrid(np.arange(NI)[dr], np.arange(NI)[dc], indexing="ij")
+        p, q = np.meshgrid(np.arange(lay.NP)[sr], np.arange(lay.N)[sc], indexing="ij")
+        for k, v in enumerate((a, b, p, q)):
+            out[2 + k].append(v.ravel())
+    return tuple(np.concatenate(v).astype(np.int64) if v else none for v in out)
 
 
 def act_codes(pop, S):
