@@ -195,6 +195,66 @@ def _k_mse(mode, r, ub, y, t, n0, o0, act, slope, offset):
     return root * root
 
 
+def _k_matvec(W, x, out, mul):
+    """out = W x (mul: out = (W x) * out), every sum over the columns in order; four rows at a
+    time, so that four independent sums are in flight."""
+    n, m = W.shape
+    for b in range(n // 4):
+        i = 4 * b
+        a0 = a1 = a2 = a3 = 0.0
+        for j in range(m):
+            xj = x[j]
+            a0 += W[i, j] * xj
+            a1 += W[i + 1, j] * xj
+            a2 += W[i + 2, j] * xj
+            a3 += W[i + 3, j] * xj
+        _k_put(out, i, a0, mul)
+        _k_put(out, i + 1, a1, mul)
+        _k_put(out, i + 2, a2, mul)
+        _k_put(out, i + 3, a3, mul)
+    for i in range(n - n % 4, n):
+        a = 0.0
+        for j in range(m):
+            a += W[i, j] * x[j]
+        _k_put(out, i, a, mul)
+
+
+def _k_put(out, i, a, mul):
+    if mul:
+        out[i] = a * out[i]
+    else:
+        out[i] = a
+
+
+def _k_vecmat(x, B, out):
+    """out = x B (= B^T x with B^T the stored matrix), every sum over the rows in order; four
+    columns at a time."""
+    n, m = B.shape
+    for b in range(m // 4):
+        j = 4 * b
+        a0 = a1 = a2 = a3 = 0.0
+        for i in range(n):
+            xi = x[i]
+            a0 += xi * B[i, j]
+            a1 += xi * B[i, j + 1]
+            a2 += xi * B[i, j + 2]
+            a3 += xi * B[i, j + 3]
+        out[j], out[j + 1], out[j + 2], out[j + 3] = a0, a1, a2, a3
+    for j in range(m - m % 4, m):
+        a = 0.0
+        for i in range(n):
+            a += x[i] * B[i, j]
+        out[j] = a
+
+
+def _k_rank1(post, x, lr, dW):
+    """dW = (post x^T) * lr (kernels.rank1)."""
+    for i in range(dW.shape[0]):
+        p = post[i]
+        for j in range(dW.shape[1]):
+            dW[i, j] = (p * x[j]) * lr[i, j]
+
+
 def _k_scale_diff(W, I, lr, dW):
     """dW = lr (W - I) (kernels.scale_diff)."""
     for i in range(W.shape[0]):

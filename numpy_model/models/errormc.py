@@ -22,8 +22,8 @@ import numpy as np
 
 from ..state import Constants
 from . import common
-from .compiled import (_k_add_into, _k_capture, _k_dphi, _k_euler, _k_lookahead, _k_mse, _k_phi,
-                       _k_scale_diff, _k_sum, _k_watch)
+from .compiled import (_k_add_into, _k_capture, _k_dphi, _k_euler, _k_lookahead, _k_matvec, _k_mse,
+                       _k_phi, _k_rank1, _k_scale_diff, _k_sum, _k_vecmat, _k_watch)
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
                       scale_diff)
 
@@ -357,27 +357,11 @@ def _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old,
 
 def _kernel_dendrites(varphi, W, BPI, B, WIP, r, rE, dP, vbas, vapi, vden):
     """dendrites: v_bas = W_PP r, v_api = B_PI r_E, v_den = B_II r_E [* W_IP phi'] (B_II^T stored)."""
-    NP, N, NI = W.shape[0], W.shape[1], B.shape[0]
-    for i in range(NP):
-        acc = 0.0
-        for j in range(N):
-            acc += W[i, j] * r[j]
-        vbas[i] = acc
-        acc = 0.0
-        for j in range(NI):
-            acc += BPI[i, j] * rE[j]
-        vapi[i] = acc
-    for j in range(NI):
-        acc = 0.0
-        for i in range(NI):
-            acc += rE[i] * B[i, j]
-        vden[j] = acc
+    _k_matvec(W, r, vbas, False)
+    _k_matvec(BPI, rE, vapi, False)
+    _k_vecmat(rE, B, vden)
     if varphi:
-        for i in range(NI):
-            acc = 0.0
-            for j in range(NP):
-                acc += WIP[i, j] * dP[j]
-            vden[i] = acc * vden[i]
+        _k_matvec(WIP, dP, vden, True)
 
 
 def _kernel_somatic_drive(g, o0, io0, io1, nudged, y, t, WIP, dP, r, n0, vbas, vapi, vden, u, tau, du):
@@ -402,15 +386,13 @@ def _kernel_plasticity(n0, mode, use_act, c_fw, act, sP, oP, ub, r, r_prev, vbas
                        post, B, N_B, mask, idx):
     """plasticity: dW_PP = (dt eta) (u_breve - c v_bas,prev) r_prev^T (or r - phi(c v_bas,prev)),
     then the BP refresh of B_II from the pre-update W_PP."""
-    NP, N, NI = W.shape[0], W.shape[1], B.shape[0]
+    NP, NI = W.shape[0], B.shape[0]
     for i in range(NP):
         if use_act:
             post[i] = r[n0 + i] - _k_phi(act[i], c_fw * vbas_prev[i], sP[i], oP[i])
         else:
             post[i] = ub[i] - c_fw * vbas_prev[i]
-    for i in range(NP):
-        for j in range(N):
-            dW[i, j] = (post[i] * r_prev[j]) * lrW[i, j]
+    _k_rank1(post, r_prev, lrW, dW)
     if mode == 1:
         for i in range(NI):
             for j in range(NI):
