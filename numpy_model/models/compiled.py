@@ -59,6 +59,22 @@ def unsupported(C):
     return check(C)
 
 
+def common_unsupported(C, weights, populations):
+    """The checks every compiled model shares: dense weights, switches without a compiled
+    version, activations with a compiled version; why not (a short phrase) or None."""
+    if not all(w.dense for w in weights):
+        return "weights stored per block (large nets or NUMPY_MODEL_WEIGHT_STORAGE=blocks)"
+    if C.dWPP_low_pass:
+        return "dWPP_low_pass"
+    if C.fused_update:
+        return "fused forward update"
+    if C.rep_lookahead is not None or getattr(C, "error_lookahead", None) is not None:
+        return "lookahead masks (DMS)"
+    if any(act_codes(pop, C.S) is None for pop in populations):
+        return "activation without a compiled version (DMS)"
+    return None
+
+
 def choose(ens, backend, who):
     """The ensemble set to run on `backend` where it can; (ensemble, warning or None)."""
     if backend != "numba":
@@ -308,6 +324,49 @@ def act_codes(pop, S):
     return codes, slope, offset
 
 
+def act_arrays(pop, S):
+    """act_codes plus where phi' = 1 - phi**2 exactly (tanh, slope 1, offset 0): (S, n) bools."""
+    codes, slope, offset = act_codes(pop, S)
+    return codes, slope, offset, (codes == 4)[None] & (slope == 1.0) & (offset == 0.0)
+
+
+def refresh_arrays(C, lay):
+    """(mode, N^T (S, .., ..), mask, indices) of the BP refresh of B_II^T from W_PP: mode 0 none,
+    1 B = W_PP[:, n0:] * mask + N (one masked view), 2 by index lists (refresh_indices)."""
+    empty3 = np.zeros((C.S, 1, 1))
+    if C.refresh is None:
+        return 0, empty3, empty3, refresh_indices(None, lay)
+    if isinstance(C.refresh, tuple):                # ("mask", view, mask)
+        assert C.refresh[1][0].start == 0 and C.refresh[1][1].start == lay.n0
+        return 1, C.N_B[0], np.ascontiguousarray(C.refresh[2]), refresh_indices(None, lay)
+    return 2, C.N_B[0], empty3, refresh_indices(C.refresh, lay)
+
+
+def _k_forward_post(use_act, c_fw, act, slope, offset, ub, r, n0, vbas_prev, post):
+    """Postsynaptic term of the forward rule (common.forward_post): u_breve - c v_bas,prev, or
+    r - phi(c v_bas,prev)."""
+    for i in range(post.shape[0]):
+        if use_act:
+            post[i] = r[n0 + i] - _k_phi(act[i], c_fw * vbas_prev[i], slope[i], offset[i])
+        else:
+            post[i] = ub[i] - c_fw * vbas_prev[i]
+
+
+def _k_bp_refresh(refresh, B, W, n0):
+    """B^T from the pre-update W_PP (common.bp_refresh) by the refresh_arrays of one seed."""
+    mode, N_B, mask, idx = refresh
+    if mode == 1:
+        for i in range(B.shape[0]):
+            for j in range(B.shape[1]):
+                B[i, j] = W[i, n0 + j] * mask[i, j] + N_B[i, j]
+    elif mode == 2:
+        rest_r, rest_c, dst_r, dst_c, src_r, src_c = idx
+        for q in range(rest_r.shape[0]):
+            B[rest_r[q], rest_c[q]] = N_B[rest_r[q], rest_c[q]]
+        for q in range(dst_r.shape[0]):
+            B[dst_r[q], dst_c[q]] = N_B[dst_r[q], dst_c[q]] + W[src_r[q], src_c[q]]
+
+
 # ---------------------------------------------------------------------------- per-run cache
 _STATIC = {}
 
@@ -353,6 +412,11 @@ def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture
             model.compiled_phase(C, st, t, m, X, Yc, has_y, nudge, phase, want_mse, mse_mode, mse_out,
                                  cap_mode, cap_out, step0 + t if watch is not None else -1, check_every,
                                  found, det)
+            if m % 2:                   # the kernel's buffer swaps, once per step
+                for a, b in model.SWAPS:
+                    va, vb = getattr(st, a), getattr(st, b)
+                    setattr(st, a, vb)
+                    setattr(st, b, va)
             mon.counter += m - 1
             last = t + m - 1
             mon.tick(ens, X[:, last], Y[:, last] if has_y else None)

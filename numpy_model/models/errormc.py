@@ -22,13 +22,17 @@ import numpy as np
 
 from ..state import Constants
 from . import common
-from .compiled import (_k_add_into, _k_capture, _k_dphi, _k_euler, _k_lookahead, _k_matvec, _k_mse,
-                       _k_phi, _k_rank1, _k_scale_diff, _k_sum, _k_vecmat, _k_watch)
+from .compiled import (_k_add_into, _k_bp_refresh, _k_capture, _k_dphi, _k_euler, _k_forward_post,
+                       _k_lookahead, _k_matvec, _k_mse, _k_phi, _k_rank1, _k_scale_diff, _k_sum,
+                       _k_vecmat, _k_watch)
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
                       scale_diff)
 
 RATE_TARGET_DEFAULT = True
 RECORDS = ("BII",)
+#: the buffers `step` swaps once per step (the compiled driver swaps them by parity)
+SWAPS = (("r_full", "r_full_prev"), ("vbas", "vbas_prev"), ("rIb", "rIb_prev"), ("vden", "vden_prev"),
+         ("vapi", "vapi_prev"), ("u", "u_old"))
 
 
 def interneuron_sizes(layers, error_layers):
@@ -281,65 +285,41 @@ def layers_of(C, st, name):
 # keeps the grouping of the NumPy sub-step of the same name, every sum runs over its index in order.
 def compiled_unsupported(C):
     """Why these errormc constants cannot run compiled, or None."""
-    from .compiled import act_codes
-    if not (C.WPP.dense and C.WIP.dense and C.BPI.dense and C.B.dense):
-        return "weights stored per block (large nets or NUMPY_MODEL_WEIGHT_STORAGE=blocks)"
-    if C.dWPP_low_pass:
-        return "dWPP_low_pass"
-    if C.fused_update:
-        return "fused forward update"
-    if C.rep_lookahead is not None or C.error_lookahead is not None:
-        return "lookahead masks (DMS)"
-    if act_codes(C.phiP, C.S) is None or act_codes(C.psiE, C.S) is None:
-        return "activation without a compiled version (DMS)"
-    return None
+    from .compiled import common_unsupported
+    return common_unsupported(C, (C.WPP, C.WIP, C.BPI, C.B), (C.phiP, C.psiE))
 
 
 def _compiled_static(C):
     """Constant kernel arguments of C (built once per constants)."""
-    from .compiled import act_codes, refresh_indices
+    from .compiled import act_arrays, refresh_arrays
     lay, S, g = C.lay, C.S, C.g
-    actP, slopeP, offP = act_codes(C.phiP, S)
-    actE, slopeE, offE = act_codes(C.psiE, S)
     empty3 = np.zeros((S, 1, 1))
-    mode, N_B, mask, idx = 0, empty3, empty3, refresh_indices(None, lay)
-    if isinstance(C.refresh, tuple):                # ("mask", view, mask): B = W_view * mask + N
-        mode, N_B, mask = 1, C.N_B[0], np.ascontiguousarray(C.refresh[2])
-        assert C.refresh[1][0].start == 0 and C.refresh[1][1].start == lay.n0
-    elif C.refresh is not None:                     # Transposes over the dense arrays
-        mode, N_B, idx = 2, C.N_B[0], refresh_indices(C.refresh, lay)
-    tanh1 = (actP == 4)[None] & (slopeP == 1.0) & (offP == 0.0)    # phi' = 1 - r**2 exactly
     return dict(
-        ints=(lay.n0, lay.out.start, lay.out.stop, lay.i_out.start, lay.i_out.stop, mode),
+        ints=(lay.n0, lay.out.start, lay.out.stop, lay.i_out.start, lay.i_out.stop),
         floats=(float(C.dt), float(g["gb"]), float(g["ga"]), float(g["gd"]), float(g["gt"]), float(C.c_fw)),
         flags=(bool(C.varphi_transfer), bool(C.dWPP_use_activation), C.lr_IP is not None, C.lr_PI is not None),
-        arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float),
-                actP, slopeP, offP, actE, slopeE, offE, tanh1, C.lr_WPP[0],
-                C.lr_IP[0] if C.lr_IP is not None else empty3, C.I_WIP[0][0],
-                C.lr_PI[0] if C.lr_PI is not None else empty3, C.I_BPI[0][0], N_B, mask) + idx)
+        arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float))
+        + act_arrays(C.phiP, S) + act_arrays(C.psiE, S)[:3]
+        + (C.lr_WPP[0], C.lr_IP[0] if C.lr_IP is not None else empty3, C.I_WIP[0][0],
+           C.lr_PI[0] if C.lr_PI is not None else empty3, C.I_BPI[0][0]),
+        refresh=refresh_arrays(C, lay))
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
                    cap_out, step_base, check_every, found, det):
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
-    compiled.run_phase drives it); the buffer swaps of `step` are done by parity afterwards."""
+    compiled.run_phase drives it, and swaps the SWAPS buffers after an odd number of steps)."""
     from .compiled import static
     k = static(C, _compiled_static)
     if st.dP.shape != (C.S, C.lay.NP) or not st.dP.flags.c_contiguous:
         st.dP = np.ascontiguousarray(np.broadcast_to(st.dP, (C.S, C.lay.NP)))
     _kernel_phase((t0, n, step_base, check_every, mse_mode, cap_mode),
                   (has_y and nudge, phase.plastic, phase.fw, phase.lat, want_mse), X, Y,
-                  k["ints"], k["floats"], k["flags"], k["arrays"],
+                  k["ints"], k["floats"], k["flags"], k["arrays"], k["refresh"],
                   (st.u, st.u_old, st.ub, st.r_full, st.r_full_prev, st.vbas, st.vbas_prev, st.rIb,
                    st.rIb_prev, st.vden, st.vden_prev, st.vapi, st.vapi_prev, st.dP),
                   (st.WPP[0], st.dWPP[0], st.WIP[0], st.dWIP[0], st.BPI[0], st.dBPI[0], st.B[0]),
                   mse_out, cap_out, found, det)
-    if n % 2:                 # step 1's swaps and the advance's swap, once per step
-        common.swap(st)
-        st.rIb, st.rIb_prev = st.rIb_prev, st.rIb
-        st.vden, st.vden_prev = st.vden_prev, st.vden
-        st.vapi, st.vapi_prev = st.vapi_prev, st.vapi
-        st.u_old, st.u = st.u, st.u_old
 
 
 def _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old, ub, r, dP, rE):
@@ -382,40 +362,26 @@ def _kernel_somatic_drive(g, o0, io0, io1, nudged, y, t, WIP, dP, r, n0, vbas, v
         du[NP + i] = _k_euler(D, u[NP + i], tau[NP + i], tau[NP + i], dt)
 
 
-def _kernel_plasticity(n0, mode, use_act, c_fw, act, sP, oP, ub, r, r_prev, vbas_prev, W, dW, lrW,
-                       post, B, N_B, mask, idx):
+def _kernel_plasticity(n0, use_act, c_fw, act, sP, oP, ub, r, r_prev, vbas_prev, W, dW, lrW, post, B,
+                       refresh):
     """plasticity: dW_PP = (dt eta) (u_breve - c v_bas,prev) r_prev^T (or r - phi(c v_bas,prev)),
     then the BP refresh of B_II from the pre-update W_PP."""
-    NP, NI = W.shape[0], B.shape[0]
-    for i in range(NP):
-        if use_act:
-            post[i] = r[n0 + i] - _k_phi(act[i], c_fw * vbas_prev[i], sP[i], oP[i])
-        else:
-            post[i] = ub[i] - c_fw * vbas_prev[i]
+    _k_forward_post(use_act, c_fw, act, sP, oP, ub, r, n0, vbas_prev, post)
     _k_rank1(post, r_prev, lrW, dW)
-    if mode == 1:
-        for i in range(NI):
-            for j in range(NI):
-                B[i, j] = W[i, n0 + j] * mask[i, j] + N_B[i, j]
-    elif mode == 2:
-        rest_r, rest_c, dst_r, dst_c, src_r, src_c = idx
-        for q in range(rest_r.shape[0]):
-            B[rest_r[q], rest_c[q]] = N_B[rest_r[q], rest_c[q]]
-        for q in range(dst_r.shape[0]):
-            B[dst_r[q], dst_c[q]] = N_B[dst_r[q], dst_c[q]] + W[src_r[q], src_c[q]]
+    _k_bp_refresh(refresh, B, W, n0)
 
 
-def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, buffers, weights, mse_out,
-                  cap_out, found, det):
+def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, refresh_, buffers, weights,
+                  mse_out, cap_out, found, det):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
     t0, n, step_base, check_every, mse_mode, cap_mode = steps
     nudged, plastic, fw, lat, want_mse = switches
-    n0, o0, o1, io0, io1, mode = ints
+    n0, o0, o1, io0, io1 = ints
     dt, gb, ga, gd, gt, c_fw = floats
     varphi, use_act, has_IP, has_PI = flags
-    (tau, tau_look, actP, slopeP, offP, actE, slopeE, offE, tanh1_, lr_WPP, lr_IP_, I_WIP, lr_PI_,
-     I_BPI, N_B_, mask_) = arrays[:16]
-    idx = arrays[16:]
+    (tau, tau_look, actP, slopeP, offP, tanh1_, actE, slopeE, offE, lr_WPP, lr_IP_, I_WIP, lr_PI_,
+     I_BPI) = arrays
+    mode, N_B_, mask_, idx = refresh_
     (u_, u_old_, ub_, r_, rp_, vb_, vbp_, rI_, rIp_, vd_, vdp_, va_, vap_, dP_) = buffers
     (WPP_, dWPP_, WIP_, dWIP_, BPI_, dBPI_, B_) = weights
     du, post = np.empty(u_.shape[1]), np.empty(dP_.shape[1])
@@ -425,7 +391,8 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, buffers, w
         rE, rE_prev, vden, vden_prev, vapi, vapi_prev = rI_[s], rIp_[s], vd_[s], vdp_[s], va_[s], vap_[s]
         W, dW, WIP, dWIP, BPI, dBPI, B = WPP_[s], dWPP_[s], WIP_[s], dWIP_[s], BPI_[s], dBPI_[s], B_[s]
         sP, oP, sE, oE, x, y = slopeP[s], offP[s], slopeE[s], offE[s], X[s], Y[s]
-        tanh1, lrW, lr_IP, lr_PI, N_B, mask = tanh1_[s], lr_WPP[s], lr_IP_[s], lr_PI_[s], N_B_[s], mask_[s]
+        tanh1, lrW, lr_IP, lr_PI = tanh1_[s], lr_WPP[s], lr_IP_[s], lr_PI_[s]
+        refresh = (mode, N_B_[s], mask_[s], idx)
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
             r, r_prev, vbas, vbas_prev = r_prev, r, vbas_prev, vbas       # step 1: buffer swaps
@@ -437,8 +404,8 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, buffers, w
             _kernel_somatic_drive((gb, ga, gd, gt, dt), o0, io0, io1, nudged, y, t, WIP, dP, r, n0,
                                   vbas, vapi, vden, u, tau, du)
             if plastic:
-                _kernel_plasticity(n0, mode, use_act, c_fw, actP, sP, oP, ub, r, r_prev, vbas_prev, W,
-                                   dW, lrW, post, B, N_B, mask, idx)
+                _kernel_plasticity(n0, use_act, c_fw, actP, sP, oP, ub, r, r_prev, vbas_prev, W, dW, lrW,
+                                   post, B, refresh)
                 if has_IP:
                     _k_scale_diff(WIP, I_WIP, lr_IP, dWIP)
                 if has_PI:
