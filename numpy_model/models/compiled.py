@@ -174,9 +174,11 @@ def _k_peak(a):
     return 2 if peak > 1e6 else 0
 
 
-def _k_watch(s, step, u, W, found, det):
-    """The divergence check of seed s at `step`: voltages u and forward weights W; the first
-    detection sets found[s] and det[s] = (step, code voltages, code weights)."""
+def _k_watch(check_every, step, s, u, W, found, det):
+    """The divergence check of seed s after `step` (every check_every steps, 0: never): voltages u
+    and forward weights W; the first detection sets found[s] and det[s] = (step, codes u, W)."""
+    if check_every <= 0 or found[s] or step % check_every != 0:
+        return
     cu, cw = _k_peak(u), _k_peak(W.ravel())
     if cu != 0 or cw != 0:
         found[s] = True
@@ -276,6 +278,14 @@ def _k_scale_diff(W, I, lr, dW):
     for i in range(W.shape[0]):
         for j in range(W.shape[1]):
             dW[i, j] = lr[i, j] * (W[i, j] - I[i, j])
+
+
+def _k_lateral(plastic, apply, W, I, lr, dW):
+    """A lateral rule: dW = lr (W - I) in a plastic phase, W += dW where it is applied."""
+    if plastic:
+        _k_scale_diff(W, I, lr, dW)
+    if apply:
+        _k_add_into(W, dW)
 
 
 def _k_add_into(W, dW):

@@ -23,7 +23,7 @@ import numpy as np
 from ..state import Constants
 from . import common
 from .compiled import (_k_add_into, _k_bp_refresh, _k_capture, _k_dphi, _k_euler, _k_forward_post,
-                       _k_lookahead, _k_matvec, _k_mse, _k_phi, _k_rank1, _k_scale_diff, _k_sum,
+                       _k_lateral, _k_lookahead, _k_matvec, _k_mse, _k_phi, _k_rank1, _k_sum,
                        _k_vecmat, _k_watch)
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
                       scale_diff)
@@ -305,6 +305,11 @@ def _compiled_static(C):
         refresh=refresh_arrays(C, lay))
 
 
+_BUFFERS = ("u", "u_old", "ub", "r_full", "r_full_prev", "vbas", "vbas_prev", "rIb", "rIb_prev", "vden",
+            "vden_prev", "vapi", "vapi_prev", "dP")
+_WEIGHTS = ("WPP", "dWPP", "WIP", "dWIP", "BPI", "dBPI", "B")
+
+
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
                    cap_out, step_base, check_every, found, det):
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
@@ -316,9 +321,7 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     _kernel_phase((t0, n, step_base, check_every, mse_mode, cap_mode),
                   (has_y and nudge, phase.plastic, phase.fw, phase.lat, want_mse), X, Y,
                   k["ints"], k["floats"], k["flags"], k["arrays"], k["refresh"],
-                  (st.u, st.u_old, st.ub, st.r_full, st.r_full_prev, st.vbas, st.vbas_prev, st.rIb,
-                   st.rIb_prev, st.vden, st.vden_prev, st.vapi, st.vapi_prev, st.dP),
-                  (st.WPP[0], st.dWPP[0], st.WIP[0], st.dWIP[0], st.BPI[0], st.dBPI[0], st.B[0]),
+                  tuple(getattr(st, b) for b in _BUFFERS), tuple(getattr(st, w)[0] for w in _WEIGHTS),
                   mse_out, cap_out, found, det)
 
 
@@ -406,19 +409,12 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, refresh_, 
             if plastic:
                 _kernel_plasticity(n0, use_act, c_fw, actP, sP, oP, ub, r, r_prev, vbas_prev, W, dW, lrW,
                                    post, B, refresh)
-                if has_IP:
-                    _k_scale_diff(WIP, I_WIP, lr_IP, dWIP)
-                if has_PI:
-                    _k_scale_diff(BPI, I_BPI, lr_PI, dBPI)
             u, u_old = u_old, u                                            # advance
             _k_sum(u_old, du, u)
             if fw:
                 _k_add_into(W, dW)
-            if lat and has_IP:
-                _k_add_into(WIP, dWIP)
-            if lat and has_PI:
-                _k_add_into(BPI, dBPI)
+            _k_lateral(plastic and has_IP, lat and has_IP, WIP, I_WIP, lr_IP, dWIP)
+            _k_lateral(plastic and has_PI, lat and has_PI, BPI, I_BPI, lr_PI, dBPI)
             if want_mse:
                 mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
-            if check_every > 0 and not found[s] and (step_base + t - t0 + 1) % check_every == 0:
-                _k_watch(s, step_base + t - t0 + 1, u, W, found, det)
+            _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
