@@ -22,12 +22,17 @@ import numpy as np
 
 from ..state import Constants
 from . import common
-from .compiled import _k_check, _k_dphi, _k_euler, _k_lookahead, _k_phi
+from .compiled import (_k_add_into, _k_bp_refresh, _k_capture, _k_dphi, _k_euler, _k_forward_post,
+                       _k_lateral, _k_lookahead, _k_matvec, _k_mse, _k_phi, _k_rank1, _k_sum,
+                       _k_vecmat, _k_watch)
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
                       scale_diff)
 
 RATE_TARGET_DEFAULT = True
 RECORDS = ("BII",)
+#: the buffers `step` swaps once per step (the compiled driver swaps them by parity)
+SWAPS = (("r_full", "r_full_prev"), ("vbas", "vbas_prev"), ("rIb", "rIb_prev"), ("vden", "vden_prev"),
+         ("vapi", "vapi_prev"), ("u", "u_old"))
 
 
 def interneuron_sizes(layers, error_layers):
@@ -274,254 +279,142 @@ def layers_of(C, st, name):
 
 
 # ------------------------------------------------------------------------ compiled kernel (numba)
-# The same sub-steps as `step` above, one seed at a time in plain scalar loops (seeds are the
-# outer loop), compiled by numpy_model.models.compiled.jit_module when the numba backend runs.
-# The stored arrays are the dense (single-block) ones; every expression keeps the grouping of
-# the NumPy sub-step named in its comment.
+# The sub-steps of `step` above for one seed in plain scalar loops (seeds are the outer loop, the
+# time loop is inside the compiled call), compiled by numpy_model.models.compiled.jit_module when
+# the numba backend runs. The stored arrays are the dense (single-block) ones; every expression
+# keeps the grouping of the NumPy sub-step of the same name, every sum runs over its index in order.
 def compiled_unsupported(C):
     """Why these errormc constants cannot run compiled, or None."""
-    from .compiled import act_codes
-    if not (C.WPP.dense and C.WIP.dense and C.BPI.dense and C.B.dense):
-        return "weights stored per block (large nets or NUMPY_MODEL_WEIGHT_STORAGE=blocks)"
-    if C.dWPP_low_pass:
-        return "dWPP_low_pass"
-    if C.fused_update:
-        return "fused forward update"
-    if C.rep_lookahead is not None or C.error_lookahead is not None:
-        return "lookahead masks (DMS)"
-    if act_codes(C.phiP, C.S) is None or act_codes(C.psiE, C.S) is None:
-        return "activation without a compiled version (DMS)"
-    return None
+    from .compiled import common_unsupported
+    return common_unsupported(C, (C.WPP, C.WIP, C.BPI, C.B), (C.phiP, C.psiE))
 
 
 def _compiled_static(C):
     """Constant kernel arguments of C (built once per constants)."""
-    from .compiled import act_codes
+    from .compiled import act_arrays, refresh_arrays
     lay, S, g = C.lay, C.S, C.g
-    NI = lay.NI
-    actP, slopeP, offP = act_codes(C.phiP, S)
-    actE, slopeE, offE = act_codes(C.psiE, S)
     empty3 = np.zeros((S, 1, 1))
-    none_i = np.zeros(0, np.int64)
-    lr_IP = C.lr_IP[0] if C.lr_IP is not None else empty3
-    lr_PI = C.lr_PI[0] if C.lr_PI is not None else empty3
-    mode, mask, idx = 0, empty3, [none_i] * 6
-    if C.refresh is not None:
-        N_B = C.N_B[0]
-        if isinstance(C.refresh, tuple):            # ("mask", view, mask): B = W_view * mask + N
-            mode, mask = 1, np.ascontiguousarray(C.refresh[2])
-            (r, c) = C.refresh[1]
-            assert r.start == 0 and c.start == lay.n0 and mask.shape[1:] == (NI, NI)
-        else:                                       # Transposes over the dense arrays
-            mode = 2
-            rest_r, rest_c, dst_r, dst_c, src_r, src_c = [], [], [], [], [], []
-            for _, r, c in C.refresh.rest:
-                rr, cc = np.meshgrid(np.arange(NI)[r], np.arange(NI)[c], indexing="ij")
-                rest_r.append(rr.ravel())
-                rest_c.append(cc.ravel())
-            for _, dr, dc, _, sr, sc in C.refresh.pairs:
-                a, b = np.meshgrid(np.arange(NI)[dr], np.arange(NI)[dc], indexing="ij")
-                p, q = np.meshgrid(np.arange(lay.NP)[sr], np.arange(lay.N)[sc], indexing="ij")
-                dst_r.append(a.ravel())
-                dst_c.append(b.ravel())
-                src_r.append(p.ravel())
-                src_c.append(q.ravel())
-            idx = [np.concatenate(v).astype(np.int64) if v else none_i
-                   for v in (rest_r, rest_c, dst_r, dst_c, src_r, src_c)]
-    else:
-        N_B = empty3
     return dict(
-        ints=(lay.n0, lay.NP, NI, lay.out.start, lay.out.stop, lay.i_out.start, lay.i_out.stop, mode),
+        ints=(lay.n0, lay.out.start, lay.out.stop, lay.i_out.start, lay.i_out.stop),
         floats=(float(C.dt), float(g["gb"]), float(g["ga"]), float(g["gd"]), float(g["gt"]), float(C.c_fw)),
         flags=(bool(C.varphi_transfer), bool(C.dWPP_use_activation), C.lr_IP is not None, C.lr_PI is not None),
-        arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float),
-                actP, slopeP, offP, actE, slopeE, offE, C.lr_WPP[0], lr_IP, C.I_WIP[0][0], lr_PI,
-                C.I_BPI[0][0], N_B, mask) + tuple(idx))
+        arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float))
+        + act_arrays(C.phiP, S) + act_arrays(C.psiE, S)[:3]
+        + (C.lr_WPP[0], C.lr_IP[0] if C.lr_IP is not None else empty3, C.I_WIP[0][0],
+           C.lr_PI[0] if C.lr_PI is not None else empty3, C.I_BPI[0][0]),
+        refresh=refresh_arrays(C, lay))
+
+
+_BUFFERS = ("u", "u_old", "ub", "r_full", "r_full_prev", "vbas", "vbas_prev", "rIb", "rIb_prev", "vden",
+            "vden_prev", "vapi", "vapi_prev", "dP")
+_WEIGHTS = ("WPP", "dWPP", "WIP", "dWIP", "BPI", "dBPI", "B")
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
                    cap_out, step_base, check_every, found, det):
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
-    compiled.run_phase drives it); the buffer swaps of `step` are done by parity afterwards."""
+    compiled.run_phase drives it, and swaps the SWAPS buffers after an odd number of steps)."""
     from .compiled import static
     k = static(C, _compiled_static)
     if st.dP.shape != (C.S, C.lay.NP) or not st.dP.flags.c_contiguous:
         st.dP = np.ascontiguousarray(np.broadcast_to(st.dP, (C.S, C.lay.NP)))
-    _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, phase.lat, want_mse, mse_mode,
-                  cap_mode, step_base, check_every, k["ints"], k["floats"], k["flags"], k["arrays"],
-                  (st.u, st.u_old, st.ub, st.r_full, st.r_full_prev, st.vbas, st.vbas_prev, st.rIb,
-                   st.rIb_prev, st.vden, st.vden_prev, st.vapi, st.vapi_prev, st.dP),
-                  (st.WPP[0], st.dWPP[0], st.WIP[0], st.dWIP[0], st.BPI[0], st.dBPI[0], st.B[0]),
+    _kernel_phase((t0, n, step_base, check_every, mse_mode, cap_mode),
+                  (has_y and nudge, phase.plastic, phase.fw, phase.lat, want_mse), X, Y,
+                  k["ints"], k["floats"], k["flags"], k["arrays"], k["refresh"],
+                  tuple(getattr(st, b) for b in _BUFFERS), tuple(getattr(st, w)[0] for w in _WEIGHTS),
                   mse_out, cap_out, found, det)
-    if n % 2:                 # step 1's swaps and the advance's swap, once per step
-        common.swap(st)
-        st.rIb, st.rIb_prev = st.rIb_prev, st.rIb
-        st.vden, st.vden_prev = st.vden_prev, st.vden
-        st.vapi, st.vapi_prev = st.vapi_prev, st.vapi
-        st.u_old, st.u = st.u, st.u_old
 
 
-def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mode, cap_mode, step_base,
-                  check_every, ints, floats, flags, arrays, buffers, weights, mse_out, cap_out, found, det):
-    n0, NP, NI, o0, o1, io0, io1, mode = ints
+def _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old, ub, r, dP, rE):
+    """rates: u_breve = lookahead(u, u_old), r_R = phi(u_breve_R), phi'(u_breve_R), r_E = psi(u_breve_E)."""
+    NP = dP.shape[0]
+    for i in range(u.shape[0]):
+        ub[i] = _k_lookahead(u[i], u_old[i], tau_look[i], dt)
+    for i in range(NP):
+        x = _k_phi(actP[i], ub[i], sP[i], oP[i])
+        r[n0 + i] = x
+        dP[i] = 1.0 - x * x if tanh1[i] else _k_dphi(actP[i], ub[i])
+    for i in range(rE.shape[0]):
+        rE[i] = _k_phi(actE[i], ub[NP + i], sE[i], oE[i])
+
+
+def _kernel_dendrites(varphi, W, BPI, B, WIP, r, rE, dP, vbas, vapi, vden):
+    """dendrites: v_bas = W_PP r, v_api = B_PI r_E, v_den = B_II r_E [* W_IP phi'] (B_II^T stored)."""
+    _k_matvec(W, r, vbas, False)
+    _k_matvec(BPI, rE, vapi, False)
+    _k_vecmat(rE, B, vden)
+    if varphi:
+        _k_matvec(WIP, dP, vden, True)
+
+
+def _kernel_somatic_drive(g, o0, io0, io1, nudged, y, t, WIP, dP, r, n0, vbas, vapi, vden, u, tau, du):
+    """somatic_drive D = [g_b v_bas + g_a v_api | g_d v_den], output errors g_t W_IP (phi' (y - r)),
+    and its Euler increment du = dt ((tau D - u) / tau)."""
+    gb, ga, gd, gt, dt = g
+    NP, NI = vbas.shape[0], vden.shape[0]
+    for i in range(NP):
+        du[i] = _k_euler(vbas[i] * gb + ga * vapi[i], u[i], tau[i], tau[i], dt)
+    for i in range(NI):
+        du[NP + i] = _k_euler(vden[i] * gd, u[NP + i], tau[NP + i], tau[NP + i], dt)
+    for i in range(io0, io1):
+        acc = 0.0
+        if nudged:
+            for j in range(y.shape[1]):
+                acc += WIP[i, o0 + j] * (dP[o0 + j] * (y[t, j] - r[n0 + o0 + j]))
+        D = acc * gt if nudged else 0.0
+        du[NP + i] = _k_euler(D, u[NP + i], tau[NP + i], tau[NP + i], dt)
+
+
+def _kernel_plasticity(n0, use_act, c_fw, act, sP, oP, ub, r, r_prev, vbas_prev, W, dW, lrW, post, B,
+                       refresh):
+    """plasticity: dW_PP = (dt eta) (u_breve - c v_bas,prev) r_prev^T (or r - phi(c v_bas,prev)),
+    then the BP refresh of B_II from the pre-update W_PP."""
+    _k_forward_post(use_act, c_fw, act, sP, oP, ub, r, n0, vbas_prev, post)
+    _k_rank1(post, r_prev, lrW, dW)
+    _k_bp_refresh(refresh, B, W, n0)
+
+
+def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, refresh_, buffers, weights,
+                  mse_out, cap_out, found, det):
+    """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
+    t0, n, step_base, check_every, mse_mode, cap_mode = steps
+    nudged, plastic, fw, lat, want_mse = switches
+    n0, o0, o1, io0, io1 = ints
     dt, gb, ga, gd, gt, c_fw = floats
     varphi, use_act, has_IP, has_PI = flags
-    (tau, tau_look, actP, slopeP, offP, actE, slopeE, offE, lr_WPP, lr_IP, I_WIP, lr_PI, I_BPI, N_B,
-     mask, rest_r, rest_c, dst_r, dst_c, src_r, src_c) = arrays
+    (tau, tau_look, actP, slopeP, offP, tanh1_, actE, slopeE, offE, lr_WPP, lr_IP_, I_WIP, lr_PI_,
+     I_BPI) = arrays
+    mode, N_B_, mask_, idx = refresh_
     (u_, u_old_, ub_, r_, rp_, vb_, vbp_, rI_, rIp_, vd_, vdp_, va_, vap_, dP_) = buffers
     (WPP_, dWPP_, WIP_, dWIP_, BPI_, dBPI_, B_) = weights
-    S = u_.shape[0]
-    N = n0 + NP
-    NU = NP + NI
-    D = np.empty(NU)
-    du = np.empty(NU)
-    post = np.empty(NP)
-    e = np.empty(o1 - o0)
-    tmp = np.empty(NI)
-    for s in range(S):
+    du, post = np.empty(u_.shape[1]), np.empty(dP_.shape[1])
+    for s in range(u_.shape[0]):
         u, u_old, ub, dP = u_[s], u_old_[s], ub_[s], dP_[s]
         r, r_prev, vbas, vbas_prev = r_[s], rp_[s], vb_[s], vbp_[s]
         rE, rE_prev, vden, vden_prev, vapi, vapi_prev = rI_[s], rIp_[s], vd_[s], vdp_[s], va_[s], vap_[s]
-        W, dW, lrW = WPP_[s], dWPP_[s], lr_WPP[s]
-        WIP, dWIP, BPI, dBPI, B = WIP_[s], dWIP_[s], BPI_[s], dBPI_[s], B_[s]
-        sP, oP, sE, oE = slopeP[s], offP[s], slopeE[s], offE[s]
-        for k in range(n):
-            t = t0 + k
-            if cap_mode == 1:                       # the output before the step (teacher)
-                for j in range(o1 - o0):
-                    cap_out[s, t, j] = r[n0 + o0 + j]
-            elif cap_mode == 2:
-                for j in range(o1 - o0):
-                    cap_out[s, t, j] = ub[o0 + j]
-            # step 1: buffer swaps
-            r, r_prev = r_prev, r
-            vbas, vbas_prev = vbas_prev, vbas
-            rE, rE_prev = rE_prev, rE
-            vden, vden_prev = vden_prev, vden
-            vapi, vapi_prev = vapi_prev, vapi
-            # rates: u_breve, r_R = phi(u_breve_R), phi'(u_breve_R), r_E = psi(u_breve_E)
-            for i in range(NU):
-                ub[i] = _k_lookahead(u[i], u_old[i], tau_look[i], dt)
-            for i in range(NP):
-                r[n0 + i] = _k_phi(actP[i], ub[i], sP[i], oP[i])
-                if actP[i] == 4 and sP[i] == 1.0 and oP[i] == 0.0:
-                    dP[i] = 1.0 - r[n0 + i] * r[n0 + i]      # 1 - tanh**2 from the same bits
-                else:
-                    dP[i] = _k_dphi(actP[i], ub[i])
-            for i in range(NI):
-                rE[i] = _k_phi(actE[i], ub[NP + i], sE[i], oE[i])
+        W, dW, WIP, dWIP, BPI, dBPI, B = WPP_[s], dWPP_[s], WIP_[s], dWIP_[s], BPI_[s], dBPI_[s], B_[s]
+        sP, oP, sE, oE, x, y = slopeP[s], offP[s], slopeE[s], offE[s], X[s], Y[s]
+        tanh1, lrW, lr_IP, lr_PI = tanh1_[s], lr_WPP[s], lr_IP_[s], lr_PI_[s]
+        refresh = (mode, N_B_[s], mask_[s], idx)
+        for t in range(t0, t0 + n):
+            _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
+            r, r_prev, vbas, vbas_prev = r_prev, r, vbas_prev, vbas       # step 1: buffer swaps
+            rE, rE_prev, vden, vden_prev, vapi, vapi_prev = rE_prev, rE, vden_prev, vden, vapi_prev, vapi
+            _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old, ub, r, dP, rE)
             for j in range(n0):
-                r[j] = X[s, t, j]
-            # dendrites: v_bas = W_PP r, v_api = B_PI r_E, v_den = B_II r_E [* W_IP phi'];
-            # each sum runs over its index in order, rows interleaved (independent: ILP)
-            for i in range(NP):
-                vbas[i] = 0.0
-                vapi[i] = 0.0
-            for j in range(N):
-                rj = r[j]
-                for i in range(NP):
-                    vbas[i] += W[i, j] * rj
-            for j in range(NI):
-                rj = rE[j]
-                for i in range(NP):
-                    vapi[i] += BPI[i, j] * rj
-            for j in range(NI):
-                vden[j] = 0.0
-            for i in range(NI):
-                ri = rE[i]
-                for j in range(NI):
-                    vden[j] += ri * B[i, j]
-            if varphi:
-                for i in range(NI):
-                    tmp[i] = 0.0
-                for j in range(NP):
-                    dj = dP[j]
-                    for i in range(NI):
-                        tmp[i] += WIP[i, j] * dj
-                for i in range(NI):
-                    vden[i] = tmp[i] * vden[i]
-            # somatic drive: [g_b v_bas + g_a v_api | g_d v_den], output errors g_t W_IP (phi' (y - r))
-            for i in range(NP):
-                D[i] = vbas[i] * gb + ga * vapi[i]
-            for i in range(NI):
-                D[NP + i] = vden[i] * gd
-            if has_y and nudge:
-                for j in range(o1 - o0):
-                    e[j] = dP[o0 + j] * (Y[s, t, j] - r[n0 + o0 + j])
-                for i in range(io1 - io0):
-                    acc = 0.0
-                    for j in range(o1 - o0):
-                        acc += WIP[io0 + i, o0 + j] * e[j]
-                    D[NP + io0 + i] = acc * gt
-            else:
-                for i in range(io0, io1):
-                    D[NP + i] = 0.0
-            for i in range(NU):
-                du[i] = _k_euler(D[i], u[i], tau[i], tau[i], dt)
-            # plasticity (not applied yet) and the BP refresh from the pre-update W_PP
+                r[j] = x[t, j]
+            _kernel_dendrites(varphi, W, BPI, B, WIP, r, rE, dP, vbas, vapi, vden)
+            _kernel_somatic_drive((gb, ga, gd, gt, dt), o0, io0, io1, nudged, y, t, WIP, dP, r, n0,
+                                  vbas, vapi, vden, u, tau, du)
             if plastic:
-                for i in range(NP):
-                    if use_act:
-                        post[i] = r[n0 + i] - _k_phi(actP[i], c_fw * vbas_prev[i], sP[i], oP[i])
-                    else:
-                        post[i] = ub[i] - c_fw * vbas_prev[i]
-                for i in range(NP):
-                    for j in range(N):
-                        dW[i, j] = (post[i] * r_prev[j]) * lrW[i, j]
-                if has_IP:
-                    lr = lr_IP[s]
-                    for i in range(NI):
-                        for j in range(NP):
-                            dWIP[i, j] = lr[i, j] * (WIP[i, j] - I_WIP[i, j])
-                if has_PI:
-                    lr = lr_PI[s]
-                    for i in range(NP):
-                        for j in range(NI):
-                            dBPI[i, j] = lr[i, j] * (BPI[i, j] - I_BPI[i, j])
-                if mode == 1:
-                    Ns, ms = N_B[s], mask[s]
-                    for i in range(NI):
-                        for j in range(NI):
-                            B[i, j] = W[i, n0 + j] * ms[i, j] + Ns[i, j]
-                elif mode == 2:
-                    Ns = N_B[s]
-                    for q in range(rest_r.shape[0]):
-                        B[rest_r[q], rest_c[q]] = Ns[rest_r[q], rest_c[q]]
-                    for q in range(dst_r.shape[0]):
-                        B[dst_r[q], dst_c[q]] = Ns[dst_r[q], dst_c[q]] + W[src_r[q], src_c[q]]
-            # advance: u_old <- u, u <- u + Delta u
-            u, u_old = u_old, u
-            for i in range(NU):
-                u[i] = u_old[i] + du[i]
+                _kernel_plasticity(n0, use_act, c_fw, actP, sP, oP, ub, r, r_prev, vbas_prev, W, dW, lrW,
+                                   post, B, refresh)
+            u, u_old = u_old, u                                            # advance
+            _k_sum(u_old, du, u)
             if fw:
-                for i in range(NP):
-                    for j in range(N):
-                        W[i, j] += dW[i, j]
-            if lat:
-                if has_IP:
-                    for i in range(NI):
-                        for j in range(NP):
-                            WIP[i, j] += dWIP[i, j]
-                if has_PI:
-                    for i in range(NP):
-                        for j in range(NI):
-                            BPI[i, j] += dBPI[i, j]
-            if want_mse:                            # record.mse after the step
-                acc = 0.0
-                for j in range(o1 - o0):
-                    if mse_mode == 0:
-                        d = r[n0 + o0 + j] - Y[s, t, j]
-                    elif mse_mode == 1:
-                        d = r[n0 + o0 + j] - _k_phi(actP[o0 + j], Y[s, t, j], sP[o0 + j], oP[o0 + j])
-                    else:
-                        d = ub[o0 + j] - Y[s, t, j]
-                    acc += d * d
-                root = np.sqrt(acc)
-                mse_out[s, t] = root * root
-            if check_every > 0 and not found[s] and (step_base + k + 1) % check_every == 0:
-                codes = _k_check(u, W)
-                if codes[0] != 0 or codes[1] != 0:
-                    found[s] = True
-                    det[s, 0] = step_base + k + 1
-                    det[s, 1] = codes[0]
-                    det[s, 2] = codes[1]
+                _k_add_into(W, dW)
+            _k_lateral(plastic and has_IP, lat and has_IP, WIP, I_WIP, lr_IP, dWIP)
+            _k_lateral(plastic and has_PI, lat and has_PI, BPI, I_BPI, lr_PI, dBPI)
+            if want_mse:
+                mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
+            _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
