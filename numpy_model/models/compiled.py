@@ -422,8 +422,8 @@ def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture
             model.compiled_phase(C, st, t, m, X, Yc, has_y, nudge, phase, want_mse, mse_mode, mse_out,
                                  cap_mode, cap_out, step0 + t if watch is not None else -1, check_every,
                                  found, det)
-            if m % 2:                   # the kernel's buffer swaps, once per step
-                for a, b in model.SWAPS:
+            if m % 2:                   # the kernel's buffer swaps, once per step (models that
+                for a, b in getattr(model, "SWAPS", ()):     # declare them; others swap themselves)
                     va, vb = getattr(st, a), getattr(st, b)
                     setattr(st, a, vb)
                     setattr(st, b, va)
@@ -439,3 +439,33 @@ def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture
         mse_sink.extend(mse_out)
     if capture is not None:
         capture.extend(cap_out[0].copy())
+
+
+def _k_check(u, W):
+    """Divergence codes of one seed (protocol.DivergenceWatch.check): (voltages, forward
+    weights), each 0 fine, 1 not finite, 2 beyond DIVERGENCE_LIMIT (used by the ann,
+    sacramento2018 and dPC kernels)."""
+    codes = np.zeros(2, np.int64)
+    for which in range(2):
+        nonfinite = False
+        peak = 0.0
+        if which == 0:
+            for i in range(u.shape[0]):
+                v = u[i]
+                if not np.isfinite(v):
+                    nonfinite = True
+                elif abs(v) > peak:
+                    peak = abs(v)
+        else:
+            for i in range(W.shape[0]):
+                for j in range(W.shape[1]):
+                    v = W[i, j]
+                    if not np.isfinite(v):
+                        nonfinite = True
+                    elif abs(v) > peak:
+                        peak = abs(v)
+        if nonfinite:
+            codes[which] = 1
+        elif peak > 1e6:
+            codes[which] = 2
+    return codes
