@@ -14,7 +14,8 @@ import numpy as np
 
 from ..state import Constants
 from . import common, sacramento2018 as sac
-from .compiled import _k_check, _k_dphi, _k_phi
+from .compiled import (_k_add_into, _k_capture, _k_dphi, _k_mse, _k_phi, _k_rank1, _k_sum,
+                       _k_watch)
 from .kernels import mv
 
 RATE_TARGET_DEFAULT = True
@@ -59,16 +60,22 @@ def initial_state(nets, C):
     return st
 
 
-def step(C, st, x, y, phase):
-    """One dt for every network (§4.3), in place."""
-    lay = C.lay
-    n0, NP = lay.n0, lay.NP
-    st.r_full, st.r_full_prev = st.r_full_prev, st.r_full
-    uP, uE = st.u[:, :NP], st.u[:, NP:]
+def rates(C, st, x):
+    """r = phi(u_P), d = phi'(u_P) (no lookahead), the input rates x."""
+    n0, NP = C.lay.n0, C.lay.NP
+    uP = st.u[:, :NP]
     rP = st.r_full[:, n0:]
     C.phiP(uP, out=rP)
     d = C.phiP.d(uP, rP)
     st.r_full[:, :n0] = x
+    return rP, d
+
+
+def somatic_drive(C, st, y, rP, d):
+    """D = [c W_PP r | (d B_PP) u_E], output errors d (y - r) (0 without a target)."""
+    lay = C.lay
+    NP = lay.NP
+    uE = st.u[:, NP:]
     D = np.empty_like(st.u)
     DE = D[:, NP:]
     for B, (r, c) in zip(st.B, C.B.stored):
@@ -76,11 +83,24 @@ def step(C, st, x, y, phase):
     DE[:, lay.out] = 0.0 if y is None else d[:, lay.out] * (y - rP[:, lay.out])
     for W, (r, c) in zip(st.WPP, C.WPP.stored):
         mv(C.c_ann * W, st.r_full[:, c], out=D[:, r])
-    du = D - st.u
+    return D
+
+
+def plasticity(C, st, uE):
+    """dW_PP = (dt eta) u_E r_prev^T (not applied yet), the BP refresh from the pre-update W_PP."""
+    common.forward_plasticity(C, st, uE)
+    if C.refresh is not None:
+        common.bp_refresh(C, st)
+
+
+def step(C, st, x, y, phase):
+    """One dt for every network (§4.3), in place."""
+    st.r_full, st.r_full_prev = st.r_full_prev, st.r_full
+    uE = st.u[:, C.lay.NP:]
+    rP, d = rates(C, st, x)
+    du = somatic_drive(C, st, y, rP, d) - st.u
     if phase.plastic:
-        common.forward_plasticity(C, st, uE)
-        if C.refresh is not None:
-            common.bp_refresh(C, st)
+        plasticity(C, st, uE)
     common.advance(st, du)
     if phase.fw:
         common.apply_forward(C, st, uE)
@@ -151,98 +171,79 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
         st.u_old, st.u = st.u, st.u_old
 
 
+def _kernel_rates(n0, actP, sP, oP, u, r, d, x, t):
+    """rates: r = phi(u_P), d = phi'(u_P) (1 - tanh**2 from the same bits), the input rates."""
+    for i in range(d.shape[0]):
+        r[n0 + i] = _k_phi(actP[i], u[i], sP[i], oP[i])
+        if actP[i] == 4 and sP[i] == 1.0 and oP[i] == 0.0:
+            d[i] = 1.0 - r[n0 + i] * r[n0 + i]
+        else:
+            d[i] = _k_dphi(actP[i], u[i])
+    for j in range(n0):
+        r[j] = x[t, j]
+
+
+def _kernel_somatic_drive(c_ann, NPh, o0, o1, nudged, y, t, W, B, d, r, n0, u, D, du):
+    """somatic_drive D = [c W_PP r | (d B_PP) u_E], output errors d (y - r) (0 without a target),
+    and du = D - u; each sum over its index in order."""
+    NP = d.shape[0]
+    for i in range(NPh):
+        D[NP + i] = 0.0
+    for j in range(NP):
+        uj = u[NP + j]
+        for i in range(NPh):
+            D[NP + i] += (d[i] * B[i, j]) * uj
+    for i in range(o0, o1):
+        if nudged:
+            D[NP + i] = d[i] * (y[t, i - o0] - r[n0 + i])
+        else:
+            D[NP + i] = 0.0
+    for i in range(NP):
+        D[i] = 0.0
+    for j in range(r.shape[0]):
+        rj = r[j]
+        for i in range(NP):
+            D[i] += (c_ann * W[i, j]) * rj
+    for i in range(du.shape[0]):
+        du[i] = D[i] - u[i]
+
+
+def _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, B, N_B, mask):
+    """plasticity: dW_PP = (u_E r_prev^T) lr; BP refresh B_PP = W_PP^T * mask + N from the
+    pre-update W_PP."""
+    NP = W.shape[0]
+    _k_rank1(u[NP:], r_prev, lrW, dW)
+    if mode == 1:
+        for i in range(B.shape[0]):
+            for j in range(NP):
+                B[i, j] = W[j, n0 + i] * mask[i, j] + N_B[i, j]
+
+
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, want_mse, mse_mode, cap_mode, step_base,
                   check_every, ints, floats, arrays, buffers, weights, mse_out, cap_out, found, det):
+    """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
     n0, NP, NPh, o0, o1, mode = ints
     c_ann = floats[0]
     actP, slopeP, offP, lr_WPP, N_B, mask = arrays
     u_, u_old_, r_, rp_ = buffers
     WPP_, dWPP_, B_ = weights
-    S = u_.shape[0]
-    N = n0 + NP
-    NU = 2 * NP
-    D = np.empty(NU)
-    du = np.empty(NU)
-    d = np.empty(NP)
-    for s in range(S):
+    D, du, d = np.empty(2 * NP), np.empty(2 * NP), np.empty(NP)
+    nudged = has_y and nudge
+    for s in range(u_.shape[0]):
         u, u_old, r, r_prev = u_[s], u_old_[s], r_[s], rp_[s]
         W, dW, lrW, B = WPP_[s], dWPP_[s], lr_WPP[s], B_[s]
-        sP, oP = slopeP[s], offP[s]
-        for k in range(n):
-            t = t0 + k
-            if cap_mode == 1:                       # the output before the step (teacher)
-                for j in range(o1 - o0):
-                    cap_out[s, t, j] = r[n0 + o0 + j]
-            elif cap_mode == 2:
-                for j in range(o1 - o0):
-                    cap_out[s, t, j] = u[o0 + j]
+        sP, oP, x, y = slopeP[s], offP[s], X[s], Y[s]
+        for t in range(t0, t0 + n):
+            _k_capture(cap_mode, cap_out, s, t, r, u, n0, o0, o1)
             r, r_prev = r_prev, r                   # the rate buffers swap
-            # r = phi(u_P), d = phi'(u_P) (1 - tanh**2 from the same bits)
-            for i in range(NP):
-                r[n0 + i] = _k_phi(actP[i], u[i], sP[i], oP[i])
-                if actP[i] == 4 and sP[i] == 1.0 and oP[i] == 0.0:
-                    d[i] = 1.0 - r[n0 + i] * r[n0 + i]
-                else:
-                    d[i] = _k_dphi(actP[i], u[i])
-            for j in range(n0):
-                r[j] = X[s, t, j]
-            # hidden errors: D_E = (d B_PP) u_E; each sum over its index in order, rows interleaved
-            for i in range(NPh):
-                D[NP + i] = 0.0
-            for j in range(NP):
-                uj = u[NP + j]
-                for i in range(NPh):
-                    D[NP + i] += (d[i] * B[i, j]) * uj
-            # output errors: d (y - r), or 0 without a target
-            for i in range(o0, o1):
-                if has_y and nudge:
-                    D[NP + i] = d[i] * (Y[s, t, i - o0] - r[n0 + i])
-                else:
-                    D[NP + i] = 0.0
-            # D_P = (c W_PP) r
-            for i in range(NP):
-                D[i] = 0.0
-            for j in range(N):
-                rj = r[j]
-                for i in range(NP):
-                    D[i] += (c_ann * W[i, j]) * rj
-            for i in range(NU):
-                du[i] = D[i] - u[i]
-            # plasticity (not applied yet): dW_PP = (u_E r_prev^T) lr; BP refresh from the pre-update W_PP
+            _kernel_rates(n0, actP, sP, oP, u, r, d, x, t)
+            _kernel_somatic_drive(c_ann, NPh, o0, o1, nudged, y, t, W, B, d, r, n0, u, D, du)
             if plastic:
-                for i in range(NP):
-                    ui = u[NP + i]
-                    for j in range(N):
-                        dW[i, j] = (ui * r_prev[j]) * lrW[i, j]
-                if mode == 1:
-                    Ns, ms = N_B[s], mask[s]
-                    for i in range(NPh):
-                        for j in range(NP):
-                            B[i, j] = W[j, n0 + i] * ms[i, j] + Ns[i, j]
-            # advance: u_old <- u, u <- u + Delta u
-            u, u_old = u_old, u
-            for i in range(NU):
-                u[i] = u_old[i] + du[i]
+                _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, B, N_B[s], mask[s])
+            u, u_old = u_old, u                     # advance: u_old <- u, u <- u + Delta u
+            _k_sum(u_old, du, u)
             if fw:
-                for i in range(NP):
-                    for j in range(N):
-                        W[i, j] += dW[i, j]
+                _k_add_into(W, dW)
             if want_mse:                            # record.mse after the step
-                acc = 0.0
-                for j in range(o1 - o0):
-                    if mse_mode == 0:
-                        e = r[n0 + o0 + j] - Y[s, t, j]
-                    elif mse_mode == 1:
-                        e = r[n0 + o0 + j] - _k_phi(actP[o0 + j], Y[s, t, j], sP[o0 + j], oP[o0 + j])
-                    else:
-                        e = u[o0 + j] - Y[s, t, j]
-                    acc += e * e
-                root = np.sqrt(acc)
-                mse_out[s, t] = root * root
-            if check_every > 0 and not found[s] and (step_base + k + 1) % check_every == 0:
-                codes = _k_check(u, W)
-                if codes[0] != 0 or codes[1] != 0:
-                    found[s] = True
-                    det[s, 0] = step_base + k + 1
-                    det[s, 1] = codes[0]
-                    det[s, 2] = codes[1]
+                mse_out[s, t] = _k_mse(mse_mode, r, u, y, t, n0, o0, actP, sP, oP)
+            _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
