@@ -14,7 +14,7 @@ import numpy as np
 
 from ..state import Constants
 from . import common, sacramento2018 as sac
-from .compiled import (_k_add_into, _k_capture, _k_dphi, _k_mse, _k_phi, _k_rank1, _k_sum,
+from .compiled import (_k_add_into, _k_bp_refresh_T, _k_capture, _k_dphi, _k_mse, _k_phi, _k_rank1, _k_sum,
                        _k_watch)
 from .kernels import mv
 
@@ -214,9 +214,7 @@ def _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, B, N_B, mask):
     NP = W.shape[0]
     _k_rank1(u[NP:], r_prev, lrW, dW)
     if mode == 1:
-        for i in range(B.shape[0]):
-            for j in range(NP):
-                B[i, j] = W[j, n0 + i] * mask[i, j] + N_B[i, j]
+        _k_bp_refresh_T(B, W, n0, N_B, mask)
 
 
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, want_mse, mse_mode, cap_mode, step_base,

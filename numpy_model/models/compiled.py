@@ -469,3 +469,48 @@ def _k_check(u, W):
         elif peak > 1e6:
             codes[which] = 2
     return codes
+
+
+def _k_bp_refresh_T(B, W, n0, N_B, mask):
+    """B_PP = W_PP[:, n0:]^T * mask + N (common.bp_refresh, ("mask", view, mask) of ann,
+    sacramento2018 and dPC) from the pre-update W_PP."""
+    for i in range(B.shape[0]):
+        for j in range(W.shape[0]):
+            B[i, j] = W[j, n0 + i] * mask[i, j] + N_B[i, j]
+
+
+def _k_lookahead_rates(n0, dt, tau_look, act, slope, offset, u, u_old, ub, r, x, t):
+    """u_breve = lookahead(u, u_old), r_P = phi(u_breve_P), the input rates x[t] (sacramento2018, dPC)."""
+    for i in range(u.shape[0]):
+        ub[i] = _k_lookahead(u[i], u_old[i], tau_look[i], dt)
+    for i in range(act.shape[0]):
+        r[n0 + i] = _k_phi(act[i], ub[i], slope[i], offset[i])
+    for j in range(n0):
+        r[j] = x[t, j]
+
+
+def _k_apical(B, BPI, rP, rI, vapi, tmp):
+    """v_api = B_PP r_P + (B_PI r_I) (sacramento2018.apical)."""
+    _k_matvec(B, rP, vapi, False)
+    _k_matvec(BPI, rI, tmp, False)
+    for i in range(tmp.shape[0]):
+        vapi[i] += tmp[i]
+
+
+def _k_pyramidal_drive(gb, NPh, o0, o1, target, y, t, gx, vbas, vapi, api, D):
+    """D_P = g_b v_bas + g_x [v_api | y] (sacramento2018.pyramidal_drive; 0 without a target)."""
+    for i in range(NPh):
+        api[i] = vapi[i]
+    for i in range(o0, o1):
+        api[i] = y[t, i - o0] if target else 0.0
+    for i in range(vbas.shape[0]):
+        D[i] = vbas[i] * gb + gx[i] * api[i]
+
+
+def _k_forward_post_units(use_act, c_fw, act, slope, offset, ub, r, n0, vbas_prev, post):
+    """_k_forward_post with a per-unit c (sacramento2018, dPC)."""
+    for i in range(post.shape[0]):
+        if use_act:
+            post[i] = r[n0 + i] - _k_phi(act[i], c_fw[i] * vbas_prev[i], slope[i], offset[i])
+        else:
+            post[i] = ub[i] - c_fw[i] * vbas_prev[i]

@@ -19,7 +19,9 @@ import numpy as np
 from ..circuit.activations import Population
 from ..state import Constants
 from . import common
-from .compiled import _k_check, _k_euler, _k_lookahead, _k_phi
+from .compiled import (_k_add_into, _k_apical, _k_bp_refresh_T, _k_capture, _k_euler, _k_forward_post_units,
+                       _k_lookahead_rates, _k_matvec, _k_mse, _k_phi, _k_pyramidal_drive, _k_rank1, _k_sum,
+                       _k_watch)
 from .kernels import Blocks, Transposes, add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -295,8 +297,69 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
         st.u_old, st.u = st.u, st.u_old
 
 
+def _kernel_rates(n0, dt, tau_look, actP, sP, oP, actI, sI, oI, u, u_old, ub, r, rI, x, t):
+    """u_breve = lookahead(u, u_old), r_P = phi(u_breve_P), the input rates, r_I = phi_I(u_breve_I)."""
+    _k_lookahead_rates(n0, dt, tau_look, actP, sP, oP, u, u_old, ub, r, x, t)
+    NP = actP.shape[0]
+    for i in range(rI.shape[0]):
+        rI[i] = _k_phi(actI[i], ub[NP + i], sI[i], oI[i])
+
+
+def _kernel_dendrites(n0, W, WIP, B, BPI, r, rI, vbas, vden, vapi, tmp):
+    """v_bas = W_PP r, v_den = W_IP r_P, apical v_api = B_PP r_P + (B_PI r_I)."""
+    _k_matvec(W, r, vbas, False)
+    _k_matvec(WIP, r[n0:], vden, False)
+    _k_apical(B, BPI, r[n0:], rI, vapi, tmp)
+
+
+def _kernel_somatic_drive(g, NPh, o0, o1, n1, target, y, t, gx, vbas, vden, vapi, ub, u, tau, tau_nt,
+                          api, D, du):
+    """pyramidal_drive g_b v_bas + g_x [v_api | y], interneurons g_d v_den + g_n u_breve_P,above,
+    and the Euler increment (tau_drive = tau with a target, tau_nt without)."""
+    dt, gb, gd, gn = g
+    NP = vbas.shape[0]
+    _k_pyramidal_drive(gb, NPh, o0, o1, target, y, t, gx, vbas, vapi, api, D)
+    for i in range(vden.shape[0]):
+        D[NP + i] = vden[i] * gd + gn * ub[n1 + i]
+    for i in range(du.shape[0]):
+        du[i] = _k_euler(D[i], u[i], tau[i] if target else tau_nt[i], tau[i], dt)
+
+
+def _kernel_plasticity(flags, n0, n1, cI, c_fw, acts, ub, r, r_prev, rI, rI_prev, vbas_prev, vden_prev,
+                       vapi_prev, W, dW, lrW, dWIP, lrI, dBPI, lrP, post, postI, neg, B, BPI, N_B, mask):
+    """dW_PP, dW_IP, dB_PI (not applied yet) and the BP refresh from the pre-update W_PP
+    (B_PP = W_PP^T * mask + N, B_PI = -B_PP)."""
+    use_act, has_PI, mode = flags
+    actP, sP, oP, actI, sI, oI = acts
+    _k_forward_post_units(use_act, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
+    _k_rank1(post, r_prev, lrW, dW)
+    for i in range(postI.shape[0]):
+        postI[i] = rI[i] - _k_phi(actI[i], cI * vden_prev[i], sI[i], oI[i])
+    _k_rank1(postI, r_prev[n0:], lrI, dWIP)
+    if has_PI:
+        for i in range(neg.shape[0]):
+            neg[i] = -vapi_prev[i]
+        _k_rank1(neg, rI_prev, lrP, dBPI)
+    if mode == 1:
+        _k_bp_refresh_T(B, W, n0, N_B, mask)
+        for i in range(BPI.shape[0]):
+            for j in range(BPI.shape[1]):
+                BPI[i, j] = -B[i, n1 + j]
+
+
+def _kernel_apply(fw, lat, has_PI, W, dW, WIP, dWIP, BPI, dBPI):
+    """W_PP += dW_PP in a forward phase, W_IP += dW_IP and B_PI += dB_PI in a lateral one."""
+    if fw:
+        _k_add_into(W, dW)
+    if lat:
+        _k_add_into(WIP, dWIP)
+        if has_PI:
+            _k_add_into(BPI, dBPI)
+
+
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mode, cap_mode, step_base,
                   check_every, ints, floats, flags, arrays, buffers, weights, mse_out, cap_out, found, det):
+    """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
     n0, NP, NPh, NI, n1, o0, o1, mode = ints
     dt, gb, gd, gn, cI = floats
     use_act, has_PI = flags
@@ -304,145 +367,31 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mod
      N_B, mask) = arrays
     (u_, u_old_, ub_, r_, rp_, vb_, vbp_, rI_, rIp_, vd_, vdp_, va_, vap_) = buffers
     (WPP_, dWPP_, WIP_, dWIP_, BPI_, dBPI_, B_) = weights
-    S = u_.shape[0]
-    N = n0 + NP
-    NU = NP + NI
-    D = np.empty(NU)
-    du = np.empty(NU)
-    post = np.empty(NP)
-    postI = np.empty(NI)
-    api = np.empty(NP)
-    tmp = np.empty(NPh)
-    for s in range(S):
+    D, du, post, postI = np.empty(NP + NI), np.empty(NP + NI), np.empty(NP), np.empty(NI)
+    api, tmp, neg = np.empty(NP), np.empty(NPh), np.empty(NPh)
+    target = has_y and nudge
+    for s in range(u_.shape[0]):
         u, u_old, ub = u_[s], u_old_[s], ub_[s]
         r, r_prev, vbas, vbas_prev = r_[s], rp_[s], vb_[s], vbp_[s]
         rI, rI_prev, vden, vden_prev, vapi, vapi_prev = rI_[s], rIp_[s], vd_[s], vdp_[s], va_[s], vap_[s]
-        W, dW, lrW = WPP_[s], dWPP_[s], lr_WPP[s]
-        WIP, dWIP, BPI, dBPI, B = WIP_[s], dWIP_[s], BPI_[s], dBPI_[s], B_[s]
-        sP, oP, sI, oI = slopeP[s], offP[s], slopeI[s], offI[s]
-        for k in range(n):
-            t = t0 + k
-            if cap_mode == 1:                       # the output before the step (teacher)
-                for j in range(o1 - o0):
-                    cap_out[s, t, j] = r[n0 + o0 + j]
-            elif cap_mode == 2:
-                for j in range(o1 - o0):
-                    cap_out[s, t, j] = ub[o0 + j]
-            # step 1: buffer swaps
-            r, r_prev = r_prev, r
-            vbas, vbas_prev = vbas_prev, vbas
-            rI, rI_prev = rI_prev, rI
-            vden, vden_prev = vden_prev, vden
-            vapi, vapi_prev = vapi_prev, vapi
-            # u_breve, r_P = phi(u_breve_P), r_I = phi_I(u_breve_I)
-            for i in range(NU):
-                ub[i] = _k_lookahead(u[i], u_old[i], tau_look[i], dt)
-            for i in range(NP):
-                r[n0 + i] = _k_phi(actP[i], ub[i], sP[i], oP[i])
-            for i in range(NI):
-                rI[i] = _k_phi(actI[i], ub[NP + i], sI[i], oI[i])
-            for j in range(n0):
-                r[j] = X[s, t, j]
-            # v_bas = W_PP r, v_den = W_IP r_P; each sum over its index in order, rows interleaved
-            for i in range(NP):
-                vbas[i] = 0.0
-            for j in range(N):
-                rj = r[j]
-                for i in range(NP):
-                    vbas[i] += W[i, j] * rj
-            for i in range(NI):
-                vden[i] = 0.0
-            for j in range(NP):
-                rj = r[n0 + j]
-                for i in range(NI):
-                    vden[i] += WIP[i, j] * rj
-            # apical: v_api = B_PP r_P + (B_PI r_I)
-            for i in range(NPh):
-                vapi[i] = 0.0
-                tmp[i] = 0.0
-            for j in range(NP):
-                rj = r[n0 + j]
-                for i in range(NPh):
-                    vapi[i] += B[i, j] * rj
-            for j in range(NI):
-                rj = rI[j]
-                for i in range(NPh):
-                    tmp[i] += BPI[i, j] * rj
-            for i in range(NPh):
-                vapi[i] += tmp[i]
-            # pyramidal drive g_b v_bas + g_x [v_api | y], interneurons g_d v_den + g_n u_breve_P,above
-            for i in range(NPh):
-                api[i] = vapi[i]
-            target = has_y and nudge
-            for i in range(o0, o1):
-                api[i] = Y[s, t, i - o0] if target else 0.0
-            for i in range(NP):
-                D[i] = vbas[i] * gb + gx[i] * api[i]
-            for i in range(NI):
-                D[NP + i] = vden[i] * gd + gn * ub[n1 + i]
-            for i in range(NU):
-                du[i] = _k_euler(D[i], u[i], tau[i] if target else tau_nt[i], tau[i], dt)
-            # plasticity (not applied yet) and the BP refresh from the pre-update W_PP
+        W, dW, WIP, dWIP, BPI, dBPI, B = WPP_[s], dWPP_[s], WIP_[s], dWIP_[s], BPI_[s], dBPI_[s], B_[s]
+        sP, oP, sI, oI, x, y = slopeP[s], offP[s], slopeI[s], offI[s], X[s], Y[s]
+        acts = (actP, sP, oP, actI, sI, oI)
+        for t in range(t0, t0 + n):
+            _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
+            r, r_prev, vbas, vbas_prev = r_prev, r, vbas_prev, vbas       # step 1: buffer swaps
+            rI, rI_prev, vden, vden_prev, vapi, vapi_prev = rI_prev, rI, vden_prev, vden, vapi_prev, vapi
+            _kernel_rates(n0, dt, tau_look, actP, sP, oP, actI, sI, oI, u, u_old, ub, r, rI, x, t)
+            _kernel_dendrites(n0, W, WIP, B, BPI, r, rI, vbas, vden, vapi, tmp)
+            _kernel_somatic_drive((dt, gb, gd, gn), NPh, o0, o1, n1, target, y, t, gx, vbas, vden, vapi,
+                                  ub, u, tau, tau_nt, api, D, du)
             if plastic:
-                for i in range(NP):
-                    if use_act:
-                        post[i] = r[n0 + i] - _k_phi(actP[i], c_fw[i] * vbas_prev[i], sP[i], oP[i])
-                    else:
-                        post[i] = ub[i] - c_fw[i] * vbas_prev[i]
-                for i in range(NP):
-                    for j in range(N):
-                        dW[i, j] = (post[i] * r_prev[j]) * lrW[i, j]
-                for i in range(NI):
-                    postI[i] = rI[i] - _k_phi(actI[i], cI * vden_prev[i], sI[i], oI[i])
-                lrI = lr_IP[s]
-                for i in range(NI):
-                    for j in range(NP):
-                        dWIP[i, j] = (postI[i] * r_prev[n0 + j]) * lrI[i, j]
-                if has_PI:
-                    lrP = lr_PI[s]
-                    for i in range(NPh):
-                        for j in range(NI):
-                            dBPI[i, j] = (-vapi_prev[i] * rI_prev[j]) * lrP[i, j]
-                if mode == 1:                       # B_PP = W_PP^T * mask + N, B_PI = -B_PP
-                    Ns, ms = N_B[s], mask[s]
-                    for i in range(NPh):
-                        for j in range(NP):
-                            B[i, j] = W[j, n0 + i] * ms[i, j] + Ns[i, j]
-                    for i in range(NPh):
-                        for j in range(NI):
-                            BPI[i, j] = -B[i, n1 + j]
-            # advance: u_old <- u, u <- u + Delta u
-            u, u_old = u_old, u
-            for i in range(NU):
-                u[i] = u_old[i] + du[i]
-            if fw:
-                for i in range(NP):
-                    for j in range(N):
-                        W[i, j] += dW[i, j]
-            if lat:
-                for i in range(NI):
-                    for j in range(NP):
-                        WIP[i, j] += dWIP[i, j]
-                if has_PI:
-                    for i in range(NPh):
-                        for j in range(NI):
-                            BPI[i, j] += dBPI[i, j]
+                _kernel_plasticity((use_act, has_PI, mode), n0, n1, cI, c_fw, acts, ub, r, r_prev, rI,
+                                   rI_prev, vbas_prev, vden_prev, vapi_prev, W, dW, lr_WPP[s], dWIP,
+                                   lr_IP[s], dBPI, lr_PI[s], post, postI, neg, B, BPI, N_B[s], mask[s])
+            u, u_old = u_old, u                     # advance: u_old <- u, u <- u + Delta u
+            _k_sum(u_old, du, u)
+            _kernel_apply(fw, lat, has_PI, W, dW, WIP, dWIP, BPI, dBPI)
             if want_mse:                            # record.mse after the step
-                acc = 0.0
-                for j in range(o1 - o0):
-                    if mse_mode == 0:
-                        e = r[n0 + o0 + j] - Y[s, t, j]
-                    elif mse_mode == 1:
-                        e = r[n0 + o0 + j] - _k_phi(actP[o0 + j], Y[s, t, j], sP[o0 + j], oP[o0 + j])
-                    else:
-                        e = ub[o0 + j] - Y[s, t, j]
-                    acc += e * e
-                root = np.sqrt(acc)
-                mse_out[s, t] = root * root
-            if check_every > 0 and not found[s] and (step_base + k + 1) % check_every == 0:
-                codes = _k_check(u, W)
-                if codes[0] != 0 or codes[1] != 0:
-                    found[s] = True
-                    det[s, 0] = step_base + k + 1
-                    det[s, 1] = codes[0]
-                    det[s, 2] = codes[1]
+                mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
+            _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
