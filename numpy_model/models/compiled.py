@@ -441,36 +441,6 @@ def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture
         capture.extend(cap_out[0].copy())
 
 
-def _k_check(u, W):
-    """Divergence codes of one seed (protocol.DivergenceWatch.check): (voltages, forward
-    weights), each 0 fine, 1 not finite, 2 beyond DIVERGENCE_LIMIT (used by the ann,
-    sacramento2018 and dPC kernels)."""
-    codes = np.zeros(2, np.int64)
-    for which in range(2):
-        nonfinite = False
-        peak = 0.0
-        if which == 0:
-            for i in range(u.shape[0]):
-                v = u[i]
-                if not np.isfinite(v):
-                    nonfinite = True
-                elif abs(v) > peak:
-                    peak = abs(v)
-        else:
-            for i in range(W.shape[0]):
-                for j in range(W.shape[1]):
-                    v = W[i, j]
-                    if not np.isfinite(v):
-                        nonfinite = True
-                    elif abs(v) > peak:
-                        peak = abs(v)
-        if nonfinite:
-            codes[which] = 1
-        elif peak > 1e6:
-            codes[which] = 2
-    return codes
-
-
 def _k_bp_refresh_T(B, W, n0, N_B, mask):
     """B_PP = W_PP[:, n0:]^T * mask + N (common.bp_refresh, ("mask", view, mask) of ann,
     sacramento2018 and dPC) from the pre-update W_PP."""

@@ -13,7 +13,8 @@ A linear activation is used for the students whatever `activation` says (§4.2).
 import numpy as np
 
 from . import common, sacramento2018 as sac
-from .compiled import _k_check, _k_euler, _k_lookahead, _k_phi
+from .compiled import (_k_add_into, _k_apical, _k_bp_refresh_T, _k_capture, _k_euler, _k_forward_post_units,
+                       _k_lookahead_rates, _k_matvec, _k_mse, _k_pyramidal_drive, _k_rank1, _k_sum, _k_watch)
 from .kernels import add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -133,129 +134,87 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
         st.u_old, st.u = st.u, st.u_old
 
 
+def _kernel_rates(n0, dt, tau_look, actP, sP, oP, u, u_old, ub, r, x, t):
+    """u_breve = lookahead(u, u_old), r_P = phi(u_breve_P), the input rates."""
+    _k_lookahead_rates(n0, dt, tau_look, actP, sP, oP, u, u_old, ub, r, x, t)
+
+
+def _kernel_dendrites(n0, W, B, BPI, r, r_prev, vbas, vapi, tmp):
+    """v_bas = W_PP r, apical v_api = B_PP r_P + (B_PI r_I), r_I = r_breve_P of the previous step."""
+    _k_matvec(W, r, vbas, False)
+    _k_apical(B, BPI, r[n0:], r_prev[n0:], vapi, tmp)
+
+
+def _kernel_somatic_drive(g, NPh, o0, o1, target, y, t, gx, vbas, vapi, u, tau, tau_nt, api, D, du):
+    """pyramidal_drive g_b v_bas + g_x [v_api | y] and its Euler increment; the interneuron somata
+    are never updated (du = 0)."""
+    dt, gb = g
+    NP = D.shape[0]
+    _k_pyramidal_drive(gb, NPh, o0, o1, target, y, t, gx, vbas, vapi, api, D)
+    for i in range(NP):
+        du[i] = _k_euler(D[i], u[i], tau[i] if target else tau_nt[i], tau[i], dt)
+    for i in range(NP, du.shape[0]):
+        du[i] = 0.0
+
+
+def _kernel_plasticity(flags, n0, c_fw, acts, ub, r, r_prev, r_prev2, vbas_prev, vapi_prev, W, dW, lrW,
+                       dBPI, lrP, post, neg, B, N_B, mask):
+    """dW_PP and dB_PI = (-v_api,prev r_I,prev^T) lr (not applied yet), the BP refresh
+    B_PP = W_PP^T * mask + N from the pre-update W_PP."""
+    use_act, has_PI, mode = flags
+    actP, sP, oP = acts
+    _k_forward_post_units(use_act, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
+    _k_rank1(post, r_prev, lrW, dW)
+    if has_PI:
+        for i in range(neg.shape[0]):
+            neg[i] = -vapi_prev[i]
+        _k_rank1(neg, r_prev2[n0:], lrP, dBPI)
+    if mode == 1:
+        _k_bp_refresh_T(B, W, n0, N_B, mask)
+
+
+def _kernel_apply(fw, lat, has_PI, W, dW, BPI, dBPI):
+    """W_PP += dW_PP in a forward phase, B_PI += dB_PI in a lateral one."""
+    if fw:
+        _k_add_into(W, dW)
+    if lat and has_PI:
+        _k_add_into(BPI, dBPI)
+
+
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mode, cap_mode, step_base,
                   check_every, ints, floats, flags, arrays, buffers, weights, mse_out, cap_out, found, det):
+    """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
     n0, NP, NPh, NI, o0, o1, mode = ints
     dt, gb = floats
     use_act, has_PI = flags
     tau, tau_look, tau_nt, gx, c_fw, actP, slopeP, offP, lr_WPP, lr_PI, N_B, mask = arrays
     u_, u_old_, ub_, ubp_, r_, rp_, rp2_, vb_, vbp_, va_, vap_ = buffers
     WPP_, dWPP_, BPI_, dBPI_, B_ = weights
-    S = u_.shape[0]
-    N = n0 + NP
-    NU = NP + NI
-    D = np.empty(NP)
-    du = np.empty(NU)
-    post = np.empty(NP)
-    api = np.empty(NP)
-    tmp = np.empty(NPh)
-    for s in range(S):
+    D, du, post, api = np.empty(NP), np.empty(NP + NI), np.empty(NP), np.empty(NP)
+    tmp, neg = np.empty(NPh), np.empty(NPh)
+    target = has_y and nudge
+    for s in range(u_.shape[0]):
         u, u_old, ub, ub_prev = u_[s], u_old_[s], ub_[s], ubp_[s]
         r, r_prev, r_prev2, vbas, vbas_prev = r_[s], rp_[s], rp2_[s], vb_[s], vbp_[s]
         vapi, vapi_prev = va_[s], vap_[s]
-        W, dW, lrW, BPI, dBPI, B = WPP_[s], dWPP_[s], lr_WPP[s], BPI_[s], dBPI_[s], B_[s]
-        sP, oP = slopeP[s], offP[s]
-        for k in range(n):
-            t = t0 + k
-            if cap_mode == 1:                       # the output before the step (teacher)
-                for j in range(o1 - o0):
-                    cap_out[s, t, j] = r[n0 + o0 + j]
-            elif cap_mode == 2:
-                for j in range(o1 - o0):
-                    cap_out[s, t, j] = ub[o0 + j]
-            # buffer rotation and swaps; r_I := r_breve_P of the previous step (r_prev[n0:n0+NPh])
-            r, r_prev, r_prev2 = r_prev2, r, r_prev
-            vbas, vbas_prev = vbas_prev, vbas
-            vapi, vapi_prev = vapi_prev, vapi
+        W, dW, BPI, dBPI, B = WPP_[s], dWPP_[s], BPI_[s], dBPI_[s], B_[s]
+        sP, oP, x, y = slopeP[s], offP[s], X[s], Y[s]
+        for t in range(t0, t0 + n):
+            _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
+            r, r_prev, r_prev2 = r_prev2, r, r_prev         # rotation; r_I := r_prev[n0:n0+NPh]
+            vbas, vbas_prev, vapi, vapi_prev = vbas_prev, vbas, vapi_prev, vapi
             ub, ub_prev = ub_prev, ub
-            # u_breve, r_P = phi(u_breve_P)
-            for i in range(NU):
-                ub[i] = _k_lookahead(u[i], u_old[i], tau_look[i], dt)
-            for i in range(NP):
-                r[n0 + i] = _k_phi(actP[i], ub[i], sP[i], oP[i])
-            for j in range(n0):
-                r[j] = X[s, t, j]
-            # v_bas = W_PP r; each sum over its index in order, rows interleaved
-            for i in range(NP):
-                vbas[i] = 0.0
-            for j in range(N):
-                rj = r[j]
-                for i in range(NP):
-                    vbas[i] += W[i, j] * rj
-            # apical: v_api = B_PP r_P + (B_PI r_I)
-            for i in range(NPh):
-                vapi[i] = 0.0
-                tmp[i] = 0.0
-            for j in range(NP):
-                rj = r[n0 + j]
-                for i in range(NPh):
-                    vapi[i] += B[i, j] * rj
-            for j in range(NPh):
-                rj = r_prev[n0 + j]
-                for i in range(NPh):
-                    tmp[i] += BPI[i, j] * rj
-            for i in range(NPh):
-                vapi[i] += tmp[i]
-            # pyramidal drive g_b v_bas + g_x [v_api | y]; the interneuron somata stay
-            for i in range(NPh):
-                api[i] = vapi[i]
-            target = has_y and nudge
-            for i in range(o0, o1):
-                api[i] = Y[s, t, i - o0] if target else 0.0
-            for i in range(NP):
-                D[i] = vbas[i] * gb + gx[i] * api[i]
-            for i in range(NP):
-                du[i] = _k_euler(D[i], u[i], tau[i] if target else tau_nt[i], tau[i], dt)
-            for i in range(NP, NU):
-                du[i] = 0.0
-            # plasticity (not applied yet) and the BP refresh from the pre-update W_PP
+            _kernel_rates(n0, dt, tau_look, actP, sP, oP, u, u_old, ub, r, x, t)
+            _kernel_dendrites(n0, W, B, BPI, r, r_prev, vbas, vapi, tmp)
+            _kernel_somatic_drive((dt, gb), NPh, o0, o1, target, y, t, gx, vbas, vapi, u, tau, tau_nt, api,
+                                  D, du)
             if plastic:
-                for i in range(NP):
-                    if use_act:
-                        post[i] = r[n0 + i] - _k_phi(actP[i], c_fw[i] * vbas_prev[i], sP[i], oP[i])
-                    else:
-                        post[i] = ub[i] - c_fw[i] * vbas_prev[i]
-                for i in range(NP):
-                    for j in range(N):
-                        dW[i, j] = (post[i] * r_prev[j]) * lrW[i, j]
-                if has_PI:
-                    lrP = lr_PI[s]
-                    for i in range(NPh):
-                        for j in range(NPh):
-                            dBPI[i, j] = (-vapi_prev[i] * r_prev2[n0 + j]) * lrP[i, j]
-                if mode == 1:                       # B_PP = W_PP^T * mask + N
-                    Ns, ms = N_B[s], mask[s]
-                    for i in range(NPh):
-                        for j in range(NP):
-                            B[i, j] = W[j, n0 + i] * ms[i, j] + Ns[i, j]
-            # advance: u_old <- u, u <- u + Delta u
-            u, u_old = u_old, u
-            for i in range(NU):
-                u[i] = u_old[i] + du[i]
-            if fw:
-                for i in range(NP):
-                    for j in range(N):
-                        W[i, j] += dW[i, j]
-            if lat and has_PI:
-                for i in range(NPh):
-                    for j in range(NPh):
-                        BPI[i, j] += dBPI[i, j]
-            if want_mse:                            # record.mse after the step
-                acc = 0.0
-                for j in range(o1 - o0):
-                    if mse_mode == 0:
-                        e = r[n0 + o0 + j] - Y[s, t, j]
-                    elif mse_mode == 1:
-                        e = r[n0 + o0 + j] - _k_phi(actP[o0 + j], Y[s, t, j], sP[o0 + j], oP[o0 + j])
-                    else:
-                        e = ub[o0 + j] - Y[s, t, j]
-                    acc += e * e
-                root = np.sqrt(acc)
-                mse_out[s, t] = root * root
-            if check_every > 0 and not found[s] and (step_base + k + 1) % check_every == 0:
-                codes = _k_check(u, W)
-                if codes[0] != 0 or codes[1] != 0:
-                    found[s] = True
-                    det[s, 0] = step_base + k + 1
-                    det[s, 1] = codes[0]
-                    det[s, 2] = codes[1]
+                _kernel_plasticity((use_act, has_PI, mode), n0, c_fw, (actP, sP, oP), ub, r, r_prev, r_prev2,
+                                   vbas_prev, vapi_prev, W, dW, lr_WPP[s], dBPI, lr_PI[s], post, neg, B,
+                                   N_B[s], mask[s])
+            u, u_old = u_old, u                             # advance: u_old <- u, u <- u + Delta u
+            _k_sum(u_old, du, u)
+            _kernel_apply(fw, lat, has_PI, W, dW, BPI, dBPI)
+            if want_mse:                                    # record.mse after the step
+                mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
+            _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
