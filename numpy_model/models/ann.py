@@ -14,7 +14,7 @@ import numpy as np
 
 from ..state import Constants
 from . import common, sacramento2018 as sac
-from .compiled import (_k_add_into, _k_bp_refresh_T, _k_capture, _k_dphi, _k_mse, _k_phi, _k_rank1, _k_sum,
+from .loops import (_k_add_into, _k_bp_refresh_T, _k_capture, _k_dphi, _k_mse, _k_phi, _k_rank1, _k_sum,
                        _k_watch)
 from .kernels import mv
 

@@ -1,12 +1,13 @@
-"""The compiled (Numba) backend: backend choice, shared scalar kernels and the phase driver.
+"""The compiled (Numba) backend: backend choice, compilation, kernel arguments and the phase driver
+(the shared scalar loops are in numpy_model.models.loops).
 
 A model module that can be compiled keeps its kernel next to its NumPy step (`_kernel_*`
 functions written as plain scalar loops over one seed, same sub-steps, same grouping of every
 expression; no fastmath, so no FMA contraction), plus `compiled_unsupported(C)` (None, or why
 these constants cannot be compiled) and `compiled_phase(C, st, ...)` (one compiled call over all
-seeds for a chunk of steps). Nothing here imports numba at import time: `jit_module` compiles a
-module's `_kernel_*` / `_k_*` functions with `numba.njit(cache=True)` the first time the numba
-backend runs, replacing them in the module (so compiled kernels call compiled helpers). The
+seeds for a chunk of steps). Nothing here imports numba at import time: `jit_module` compiles
+a module's `_kernel_*` functions and the `_k_*` loops with `numba.njit(cache=True)` the first
+time the numba backend runs, replacing them in the module (so compiled kernels call compiled helpers). The
 compiled code is cached on disk (numba's cache next to the sources), so a second run pays no
 compile.
 
@@ -16,7 +17,6 @@ record, writing per-step MSE (validation/test sinks) and the output before each 
 capture) into preallocated arrays, and running the divergence check every CHECK_EVERY steps;
 Python ticks the monitor between chunks.
 """
-import math
 import weakref
 
 import numpy as np
@@ -91,13 +91,15 @@ _COMPILED = set()
 
 def jit_module(module):
     """Compile (lazily, once per process) the `_kernel_*` functions of `module` and the shared
-    `_k_*` helpers of this module with numba.njit(cache=True), in place. Only `_kernel_phase` is
+    `_k_*` loops (numpy_model.models.loops, also as imported into `module`) with
+    numba.njit(cache=True), in place. Only `_kernel_phase` is
     an entry point; every other kernel is inlined into its caller at numba IR level
     (inline="always"), so the time loop is one function: no per-step calls passing dozens of
     arrays, no per-call reference counting."""
-    import sys
     import numba
-    for mod in (sys.modules[__name__], module):
+
+    from . import loops
+    for mod in (loops, module):
         if mod.__name__ in _COMPILED:
             continue
         for name, fn in list(vars(mod).items()):
@@ -106,199 +108,6 @@ def jit_module(module):
                 inline = "never" if name == "_kernel_phase" else "always"
                 setattr(mod, name, numba.njit(cache=True, inline=inline)(fn))
         _COMPILED.add(mod.__name__)
-
-
-# ----------------------------------------------------------------- shared scalar kernels
-def _k_phi(code, x, s, o):
-    """phi(x; s, o) of one unit (numpy_model.circuit.activations.phi): x - o first, then the slope."""
-    x = x - o
-    if code == 0:                                   # linear
-        return x * s
-    if code == 1:                                   # relu: np.maximum(x, 0) keeps -0.0 and NaN
-        y = x if (x >= 0.0 or x != x) else 0.0
-        return y * s
-    if code == 2:                                   # soft_relu
-        e = math.exp(-10.0 * x)
-        return (math.log((1.0 + e) / e) / 10.0) * s
-    if code == 3:                                   # logistic
-        return 1.0 / (1.0 + math.exp(-x * s))
-    if code == 4:                                   # tanh
-        return math.tanh(x * s)
-    v = x / 6.0 + 0.5                               # hard_sigmoid: maximum(0, minimum(1, v))
-    m = 1.0 if v >= 1.0 else v
-    h = 0.0 if 0.0 >= m else m
-    return h * s
-
-
-def _k_dphi(code, x):
-    """Nominal phi'(x) (slope 1, offset 0; numpy_model.circuit.activations.dphi)."""
-    if code == 0:
-        return 1.0
-    if code == 1:
-        return 1.0 if x > 0.0 else 0.0
-    if code == 2:
-        return 1.0 / (1.0 + math.exp(-10.0 * x))
-    if code == 3:
-        sig = 1.0 / (1.0 + math.exp(-x))
-        return sig * (1.0 - sig)
-    if code == 4:
-        t = math.tanh(x)
-        return 1.0 - t * t
-    z = x / 6.0 + 0.5
-    return (1.0 if z > 0.0 else 0.0) * (1.0 if 1.0 - z > 0.0 else 0.0)
-
-
-def _k_lookahead(u, u_old, tau, dt):
-    """u_breve = u_old + (tau (u - u_old)) / dt (kernels.lookahead)."""
-    return u_old + (tau * (u - u_old)) / dt
-
-
-def _k_euler(drive, u, tau_drive, tau_div, dt):
-    """Delta u = dt ((tau D - u) / tau) (kernels.euler_increment)."""
-    return dt * ((tau_drive * drive - u) / tau_div)
-
-
-def _k_peak(a):
-    """0 if every entry of the flat array a is finite and within DIVERGENCE_LIMIT, 1 if one is
-    not finite, 2 if one is beyond the limit (protocol.DivergenceWatch.check)."""
-    nonfinite = False
-    peak = 0.0
-    for i in range(a.shape[0]):
-        v = a[i]
-        if not np.isfinite(v):
-            nonfinite = True
-        elif abs(v) > peak:
-            peak = abs(v)
-    if nonfinite:
-        return 1
-    return 2 if peak > 1e6 else 0
-
-
-def _k_watch(check_every, step, s, u, W, found, det):
-    """The divergence check of seed s after `step` (every check_every steps, 0: never): voltages u
-    and forward weights W; the first detection sets found[s] and det[s] = (step, codes u, W)."""
-    if check_every <= 0 or found[s] or step % check_every != 0:
-        return
-    cu, cw = _k_peak(u), _k_peak(W.ravel())
-    if cu != 0 or cw != 0:
-        found[s] = True
-        det[s, 0] = step
-        det[s, 1] = cu
-        det[s, 2] = cw
-
-
-def _k_capture(mode, out, s, t, r, ub, n0, o0, o1):
-    """The output before the step (a teacher's capture): rates (mode 1) or u_breve (mode 2)."""
-    if mode == 1:
-        for j in range(o1 - o0):
-            out[s, t, j] = r[n0 + o0 + j]
-    elif mode == 2:
-        for j in range(o1 - o0):
-            out[s, t, j] = ub[o0 + j]
-
-
-def _k_mse(mode, r, ub, y, t, n0, o0, act, slope, offset):
-    """record.mse of one seed after step t (targets y[t]): of the rates (mode 0), of the rates against phi(y)
-    (mode 1), of u_breve (mode 2); sqrt(sum d^2)**2 as np.linalg.norm(d)**2."""
-    acc = 0.0
-    for j in range(y.shape[1]):
-        if mode == 0:
-            d = r[n0 + o0 + j] - y[t, j]
-        elif mode == 1:
-            d = r[n0 + o0 + j] - _k_phi(act[o0 + j], y[t, j], slope[o0 + j], offset[o0 + j])
-        else:
-            d = ub[o0 + j] - y[t, j]
-        acc += d * d
-    root = np.sqrt(acc)
-    return root * root
-
-
-def _k_matvec(W, x, out, mul):
-    """out = W x (mul: out = (W x) * out), every sum over the columns in order; four rows at a
-    time, so that four independent sums are in flight."""
-    n, m = W.shape
-    for b in range(n // 4):
-        i = 4 * b
-        a0 = a1 = a2 = a3 = 0.0
-        for j in range(m):
-            xj = x[j]
-            a0 += W[i, j] * xj
-            a1 += W[i + 1, j] * xj
-            a2 += W[i + 2, j] * xj
-            a3 += W[i + 3, j] * xj
-        _k_put(out, i, a0, mul)
-        _k_put(out, i + 1, a1, mul)
-        _k_put(out, i + 2, a2, mul)
-        _k_put(out, i + 3, a3, mul)
-    for i in range(n - n % 4, n):
-        a = 0.0
-        for j in range(m):
-            a += W[i, j] * x[j]
-        _k_put(out, i, a, mul)
-
-
-def _k_put(out, i, a, mul):
-    if mul:
-        out[i] = a * out[i]
-    else:
-        out[i] = a
-
-
-def _k_vecmat(x, B, out):
-    """out = x B (= B^T x with B^T the stored matrix), every sum over the rows in order; four
-    columns at a time."""
-    n, m = B.shape
-    for b in range(m // 4):
-        j = 4 * b
-        a0 = a1 = a2 = a3 = 0.0
-        for i in range(n):
-            xi = x[i]
-            a0 += xi * B[i, j]
-            a1 += xi * B[i, j + 1]
-            a2 += xi * B[i, j + 2]
-            a3 += xi * B[i, j + 3]
-        out[j], out[j + 1], out[j + 2], out[j + 3] = a0, a1, a2, a3
-    for j in range(m - m % 4, m):
-        a = 0.0
-        for i in range(n):
-            a += x[i] * B[i, j]
-        out[j] = a
-
-
-def _k_rank1(post, x, lr, dW):
-    """dW = (post x^T) * lr (kernels.rank1)."""
-    for i in range(dW.shape[0]):
-        p = post[i]
-        for j in range(dW.shape[1]):
-            dW[i, j] = (p * x[j]) * lr[i, j]
-
-
-def _k_scale_diff(W, I, lr, dW):
-    """dW = lr (W - I) (kernels.scale_diff)."""
-    for i in range(W.shape[0]):
-        for j in range(W.shape[1]):
-            dW[i, j] = lr[i, j] * (W[i, j] - I[i, j])
-
-
-def _k_lateral(plastic, apply, W, I, lr, dW):
-    """A lateral rule: dW = lr (W - I) in a plastic phase, W += dW where it is applied."""
-    if plastic:
-        _k_scale_diff(W, I, lr, dW)
-    if apply:
-        _k_add_into(W, dW)
-
-
-def _k_add_into(W, dW):
-    """W += dW (kernels.add_into)."""
-    for i in range(W.shape[0]):
-        for j in range(W.shape[1]):
-            W[i, j] += dW[i, j]
-
-
-def _k_sum(a, b, out):
-    """out = a + b (the advance u <- u_old + Delta u)."""
-    for i in range(out.shape[0]):
-        out[i] = a[i] + b[i]
 
 
 def refresh_indices(refresh, lay):
@@ -350,31 +159,6 @@ def refresh_arrays(C, lay):
         assert C.refresh[1][0].start == 0 and C.refresh[1][1].start == lay.n0
         return 1, C.N_B[0], np.ascontiguousarray(C.refresh[2]), refresh_indices(None, lay)
     return 2, C.N_B[0], empty3, refresh_indices(C.refresh, lay)
-
-
-def _k_forward_post(use_act, c_fw, act, slope, offset, ub, r, n0, vbas_prev, post):
-    """Postsynaptic term of the forward rule (common.forward_post): u_breve - c v_bas,prev, or
-    r - phi(c v_bas,prev)."""
-    for i in range(post.shape[0]):
-        if use_act:
-            post[i] = r[n0 + i] - _k_phi(act[i], c_fw * vbas_prev[i], slope[i], offset[i])
-        else:
-            post[i] = ub[i] - c_fw * vbas_prev[i]
-
-
-def _k_bp_refresh(refresh, B, W, n0):
-    """B^T from the pre-update W_PP (common.bp_refresh) by the refresh_arrays of one seed."""
-    mode, N_B, mask, idx = refresh
-    if mode == 1:
-        for i in range(B.shape[0]):
-            for j in range(B.shape[1]):
-                B[i, j] = W[i, n0 + j] * mask[i, j] + N_B[i, j]
-    elif mode == 2:
-        rest_r, rest_c, dst_r, dst_c, src_r, src_c = idx
-        for q in range(rest_r.shape[0]):
-            B[rest_r[q], rest_c[q]] = N_B[rest_r[q], rest_c[q]]
-        for q in range(dst_r.shape[0]):
-            B[dst_r[q], dst_c[q]] = N_B[dst_r[q], dst_c[q]] + W[src_r[q], src_c[q]]
 
 
 # ---------------------------------------------------------------------------- per-run cache
@@ -441,46 +225,3 @@ def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture
         capture.extend(cap_out[0].copy())
 
 
-def _k_bp_refresh_T(B, W, n0, N_B, mask):
-    """B_PP = W_PP[:, n0:]^T * mask + N (common.bp_refresh, ("mask", view, mask) of ann,
-    sacramento2018 and dPC) from the pre-update W_PP."""
-    for i in range(B.shape[0]):
-        for j in range(W.shape[0]):
-            B[i, j] = W[j, n0 + i] * mask[i, j] + N_B[i, j]
-
-
-def _k_lookahead_rates(n0, dt, tau_look, act, slope, offset, u, u_old, ub, r, x, t):
-    """u_breve = lookahead(u, u_old), r_P = phi(u_breve_P), the input rates x[t] (sacramento2018, dPC)."""
-    for i in range(u.shape[0]):
-        ub[i] = _k_lookahead(u[i], u_old[i], tau_look[i], dt)
-    for i in range(act.shape[0]):
-        r[n0 + i] = _k_phi(act[i], ub[i], slope[i], offset[i])
-    for j in range(n0):
-        r[j] = x[t, j]
-
-
-def _k_apical(B, BPI, rP, rI, vapi, tmp):
-    """v_api = B_PP r_P + (B_PI r_I) (sacramento2018.apical)."""
-    _k_matvec(B, rP, vapi, False)
-    _k_matvec(BPI, rI, tmp, False)
-    for i in range(tmp.shape[0]):
-        vapi[i] += tmp[i]
-
-
-def _k_pyramidal_drive(gb, NPh, o0, o1, target, y, t, gx, vbas, vapi, api, D):
-    """D_P = g_b v_bas + g_x [v_api | y] (sacramento2018.pyramidal_drive; 0 without a target)."""
-    for i in range(NPh):
-        api[i] = vapi[i]
-    for i in range(o0, o1):
-        api[i] = y[t, i - o0] if target else 0.0
-    for i in range(vbas.shape[0]):
-        D[i] = vbas[i] * gb + gx[i] * api[i]
-
-
-def _k_forward_post_units(use_act, c_fw, act, slope, offset, ub, r, n0, vbas_prev, post):
-    """_k_forward_post with a per-unit c (sacramento2018, dPC)."""
-    for i in range(post.shape[0]):
-        if use_act:
-            post[i] = r[n0 + i] - _k_phi(act[i], c_fw[i] * vbas_prev[i], slope[i], offset[i])
-        else:
-            post[i] = ub[i] - c_fw[i] * vbas_prev[i]

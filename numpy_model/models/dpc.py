@@ -13,7 +13,7 @@ A linear activation is used for the students whatever `activation` says (§4.2).
 import numpy as np
 
 from . import common, sacramento2018 as sac
-from .compiled import (_k_add_into, _k_apical, _k_bp_refresh_T, _k_capture, _k_euler, _k_forward_post_units,
+from .loops import (_k_add_into, _k_apical, _k_bp_refresh_T, _k_capture, _k_euler, _k_forward_post_units,
                        _k_lookahead_rates, _k_matvec, _k_mse, _k_pyramidal_drive, _k_rank1, _k_sum, _k_watch)
 from .kernels import add_into, euler_increment, lookahead, matvec, rank1
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..state import Constants
 from . import common
-from .compiled import (_k_add_into, _k_bp_refresh, _k_capture, _k_dphi, _k_euler, _k_forward_post,
+from .loops import (_k_add_into, _k_bp_refresh, _k_capture, _k_dphi, _k_euler, _k_forward_post,
                        _k_lateral, _k_lookahead, _k_matvec, _k_mse, _k_phi, _k_rank1, _k_sum,
                        _k_vecmat, _k_watch)
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
