@@ -8,6 +8,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 
 from .. import provenance, runlock
 from .common import (DONE, ERROR_LOG, FAILED, INFO_LINE, RUN_LOG, RUNNING, child_env, fmt_duration, now,
@@ -76,9 +77,12 @@ def run_child(run, attempt, cmd, log, err):
     got = {"signal": None}
 
     def forward(signum, frame):     # Slurm time limit / scancel / kill: stop the run, record why
-        got["signal"] = signum      # (SIGTERM: the runner checkpoints at the end of the epoch and
-        with contextlib.suppress(ProcessLookupError):      # stops; a second SIGINT would stop it
-            child.send_signal(signal.SIGTERM)              # at once, so never forward SIGINT)
+        first = got["signal"] is None   # (SIGTERM: the runner checkpoints at the end of the epoch
+        got["signal"] = signum          # and stops; a second SIGINT would stop it at once, so
+        with contextlib.suppress(ProcessLookupError):      # never forward SIGINT)
+            child.send_signal(signal.SIGTERM)
+        if first:                   # record it now: Slurm kills everything KillWait seconds later,
+            threading.Thread(target=note_signal, args=(run, attempt, signum), daemon=True).start()
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
         signal.signal(sig, forward)
@@ -96,6 +100,15 @@ def run_child(run, attempt, cmd, log, err):
             err.flush()
             errors.append(line.rstrip("\n"))
     return child.wait(), errors, got["signal"]
+
+
+def note_signal(run, attempt, signum):
+    """The interim end of an attempt stopped by a signal, written at once; the runner's exit, if it
+    comes in time, replaces it with the full record."""
+    t1, iso1 = now()
+    finish_attempt(run, attempt, state=FAILED, end_time=iso1, end_ts=t1, exit_code=None,
+                   error=f"terminated by {signal_name(signum)} (Slurm time limit or scancel, kill, or "
+                         f"Ctrl-C); waiting for the runner to checkpoint and stop")
 
 
 def classify_exit(run, rc, signum, errors, t0):
