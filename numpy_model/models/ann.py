@@ -141,16 +141,10 @@ def compiled_unsupported(C):
 
 def _compiled_static(C):
     """Constant kernel arguments of C (built once per constants)."""
-    from .compiled import act_codes
+    from .compiled import act_codes, transposed_refresh_arrays
     lay, S = C.lay, C.S
     actP, slopeP, offP = act_codes(C.phiP, S)
-    empty3 = np.zeros((S, 1, 1))
-    mode, N_B, mask = 0, empty3, empty3
-    if C.refresh is not None:                       # ("mask", view, mask): B = W_view^T * mask + N
-        mode = 1
-        (r, c), mask = C.refresh[1], np.ascontiguousarray(C.refresh[2])
-        assert r.start == 0 and c.start == lay.n0 and mask.shape[1:] == (lay.NPh, lay.NP)
-        N_B = np.ascontiguousarray(C.N_B[0])
+    mode, N_B, mask = transposed_refresh_arrays(C)
     return dict(ints=(lay.n0, lay.NP, lay.NPh, lay.out.start, lay.out.stop, mode),
                 floats=(float(C.c_ann),),
                 arrays=(actP, slopeP, offP, C.lr_WPP[0], N_B, mask))

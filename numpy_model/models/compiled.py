@@ -225,3 +225,13 @@ def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture
         capture.extend(cap_out[0].copy())
 
 
+def transposed_refresh_arrays(C):
+    """(mode, N_B, mask) of a dense transposed BP refresh B = W_view^T * mask + N (sacramento2018,
+    dPC, ann): mode 0 without BP (N_B and mask then unused placeholders)."""
+    lay, S = C.lay, C.S
+    if C.refresh is None:
+        empty3 = np.zeros((S, 1, 1))
+        return 0, empty3, empty3
+    (r, c), mask = C.refresh[1], np.ascontiguousarray(C.refresh[2])
+    assert r.start == 0 and c.start == lay.n0 and mask.shape[1:] == (lay.NPh, lay.NP)
+    return 1, np.ascontiguousarray(C.N_B[0]), mask

@@ -254,17 +254,11 @@ def compiled_unsupported(C):
 
 def _compiled_static(C):
     """Constant kernel arguments of C (built once per constants)."""
-    from .compiled import act_codes
+    from .compiled import act_codes, transposed_refresh_arrays
     lay, S, g = C.lay, C.S, C.g
     actP, slopeP, offP = act_codes(C.phiP, S)
     actI, slopeI, offI = act_codes(C.phiI, S)
-    empty3 = np.zeros((S, 1, 1))
-    mode, N_B, mask = 0, empty3, empty3
-    if C.refresh is not None:                       # ("mask", view, mask): B = W_view^T * mask + N
-        mode = 1
-        (r, c), mask = C.refresh[1], np.ascontiguousarray(C.refresh[2])
-        assert r.start == 0 and c.start == lay.n0 and mask.shape[1:] == (lay.NPh, lay.NP)
-        N_B = np.ascontiguousarray(C.N_B[0])
+    mode, N_B, mask = transposed_refresh_arrays(C)
     has_PI = C.lr_PI is not None
     return dict(
         ints=(lay.n0, lay.NP, lay.NPh, lay.NI, lay.p_sizes[0], lay.out.start, lay.out.stop, mode),
@@ -274,7 +268,7 @@ def _compiled_static(C):
         arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float),
                 np.ascontiguousarray(C.tau_drive_nt, dtype=float), np.ascontiguousarray(C.gx, dtype=float),
                 np.ascontiguousarray(C.c_fw, dtype=float), actP, slopeP, offP, actI, slopeI, offI,
-                C.lr_WPP[0], C.lr_IP[0], C.lr_PI[0] if has_PI else empty3, N_B, mask))
+                C.lr_WPP[0], C.lr_IP[0], C.lr_PI[0] if has_PI else np.zeros((S, 1, 1)), N_B, mask))
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
