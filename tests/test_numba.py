@@ -124,24 +124,8 @@ def check_backends(name, info_ref, info, lines):
         assert len(warn) == 1 and f"teacher ({teacher}) runs on numpy" in warn[0], warn
 
 
-@pytest.mark.parametrize("name", ANN)
-def test_numba_matches_numpy_ann(name):
-    ref, info_ref, _ = run(name, "numpy", **LONG)
-    got, info, lines = run(name, "numba", **LONG)
-    check_backends(name, info_ref, info, lines)
-    compare_models(ref, got)
-
-
-@pytest.mark.parametrize("name", SAC)
-def test_numba_matches_numpy_sacramento2018(name):
-    ref, info_ref, _ = run(name, "numpy", **LONG)
-    got, info, lines = run(name, "numba", **LONG)
-    check_backends(name, info_ref, info, lines)
-    compare_models(ref, got)
-
-
-@pytest.mark.parametrize("name", DPC)
-def test_numba_matches_numpy_dpc(name):
+@pytest.mark.parametrize("name", ANN + SAC + DPC)
+def test_numba_matches_numpy_ann_sacramento2018_dpc(name):
     ref, info_ref, _ = run(name, "numpy", **LONG)
     got, info, lines = run(name, "numba", **LONG)
     check_backends(name, info_ref, info, lines)
