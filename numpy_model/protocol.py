@@ -88,7 +88,8 @@ def run_phase(ens, mon, X, Y, nudge, phase=FROZEN, mse_sink=None, capture=None, 
     capture: a list receiving the output (rate or voltage) *before* every step (teacher).
     watch: a DivergenceWatch checked every CHECK_EVERY steps.
     On the numba backend (ens.c.backend) the phase runs in the model's compiled kernel
-    (numpy_model.models.compiled.run_phase); the --compare pass always runs on numpy."""
+    (numpy_model.models.compiled.run_phase); the --compare pass has its own driver
+    (numpy_model.analysis.compare.sample_updates)."""
     if ens.c.backend == "numba" and not phase.compare:
         from .models import compiled
         return compiled.run_phase(ens, mon, X, Y, nudge, phase, mse_sink=mse_sink, capture=capture,

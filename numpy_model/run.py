@@ -6,15 +6,13 @@ import os
 import time
 import warnings
 
-import dill
-
 import numpy as np
 
 from .ensemble import Ensemble
 from .circuit.init import apply_sps, draw_network
 from .models import RATE_TARGET_DEFAULT, compiled
 from .analysis.compare import run_compare
-from .io import Network, atomic_write_bytes, final_state
+from .io import Network, atomic_write_bytes, dumps, final_state, loads
 from .params import effective_rate_target
 from .protocol import TASKS, finish_logs, run_students, run_teacher, steps_per_sample
 from .signals import step_inputs
@@ -158,7 +156,7 @@ class Checkpointer:
                             f"{self.path}; run the same command again to resume")
 
     def write(self, run):
-        blob = dill.dumps({"version": 1, "key": self.key, "head": self.head, "run": run}, protocol=4)
+        blob = dumps({"version": 1, "key": self.key, "head": self.head, "run": run})
         if os.path.exists(self.path):
             os.replace(self.path, os.path.join(self.dir, self.PREV))
         atomic_write_bytes(self.path, blob)
@@ -172,7 +170,7 @@ class Checkpointer:
                 continue
             try:
                 with open(path, "rb") as fh:
-                    blob = dill.load(fh)
+                    blob = loads(fh.read())
             except Exception:  # noqa: BLE001 - a damaged checkpoint: try the previous one
                 continue
             if blob.get("key") == self.key:
@@ -220,12 +218,6 @@ def simulate(P, task="fw_only", cont_models=None, progress=None, compare=None, c
             log(line)
         elif line.startswith("warning: "):
             warnings.warn(line[len("warning: "):])
-    if compare and backend != "numpy":
-        msg = "warning: backend numba: the --compare BP pass has no compiled kernel; it runs on numpy"
-        if log is not None:
-            log(msg)
-        else:
-            warnings.warn(msg[len("warning: "):])
     if info is not None:
         info["backend"] = backend
     if checkpointer is not None:
@@ -380,6 +372,11 @@ def compare_loaded(models, P):
         ens = restore_ensemble(students, P)
     except SetupError as exc:
         raise SetupError(f"--compare BP: {exc}") from exc
+    use, why = compiled.resolve(P.get("backend") or "auto")
+    ens, fallback = compiled.choose(ens, use, "--compare BP pass")
+    for line in (why, fallback):
+        if line:
+            warnings.warn(line)
     compare_students(ens, students, P)
     return models
 

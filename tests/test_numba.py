@@ -303,3 +303,52 @@ def test_per_block_storage_falls_back_with_its_reason(name, monkeypatch):
     assert warn[0].count("weights stored per block") == 2, warn
     assert "students' model runs on numpy" in warn[0] and "the teacher (" in warn[0], warn
     compare_models(ref, got)
+
+
+@pytest.mark.parametrize("name", ["errormc_skip", "errormc_layered", "sacramento2018", "dPC", "ann"])
+def test_compare_pass_on_numba_matches_numpy(name, monkeypatch):
+    """--compare BP: the pass runs in one compiled call per recorded weight set on numba and gives
+    numpy's angles (degrees; arccos amplifies the last bits near 0) and state after the pass."""
+    from test_compare import CASES, params
+    case, over, expected = CASES[name]
+    calls = []
+    real = compiled.sample_updates
+    monkeypatch.setattr(compiled, "sample_updates", lambda *a: calls.append(1) or real(*a))
+    out = {}
+    for backend in ("numpy", "numba"):
+        P = params(case, epochs=4, **over)
+        P["backend"] = backend
+        out[backend] = simulate(P, "fw_only", compare="BP", log=lambda line: None)[1:]
+        R = len(out[backend][0].WPP_time_series)
+        TPRE = int(P["settling_time"] / P["dt"] / P["rec_per_steps"])
+        assert len(calls) == (0 if backend == "numpy" else R - TPRE)
+    for a, b in zip(out["numpy"], out["numba"]):
+        for k in expected:
+            x, y = np.array(getattr(a, k)), np.array(getattr(b, k))
+            assert x.shape == y.shape and np.array_equal(np.isnan(x), np.isnan(y)), k
+            np.testing.assert_allclose(y[~np.isnan(y)], x[~np.isnan(x)], rtol=0, atol=1e-6, err_msg=k)
+        for k, v in a.state.items():
+            if isinstance(v, (np.ndarray, tuple)):
+                assert_close(v, b.state[k], f"state {k}", a.state.get(CANCELLING_STATE.get(k)))
+
+
+def test_kernel_cache_folder_follows_every_kernel_source(tmp_path, monkeypatch):
+    """numba checks only the entry point's file: the cache folder is named after a digest of all
+    kernel sources, so an edit of a shared loop cannot bring back a stale kernel."""
+    import numba
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text("x = 1\n")
+    b.write_text("y = 2\n")
+    before = compiled.sources_digest([a, b])
+    b.write_text("y = 3\n")
+    assert compiled.sources_digest([a, b]) != before
+    assert compiled.sources_digest([a, b]) == compiled.sources_digest([a, b])
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "user"))
+    here = compiled.kernel_cache_dir()
+    assert here.startswith(str(tmp_path / "user")) and os.path.basename(here).startswith("numba-")
+    monkeypatch.setattr(numba.config, "CACHE_DIR", "")
+    from numpy_model.models import errormc, loops
+    compiled.jit_module(errormc)
+    for fn in (errormc._kernel_phase, loops._k_capture_dw):
+        assert fn._cache._cache_path.startswith(compiled.kernel_cache_dir())
+    assert numba.config.CACHE_DIR == ""          # the user's setting is restored

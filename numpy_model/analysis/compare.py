@@ -12,7 +12,8 @@ import warnings
 import numpy as np
 
 from ..circuit.activations import dphi, phi
-from ..models import common
+from ..models import common, compiled
+from ..models.compiled import choose
 from ..models.kernels import mv, outer
 from ..state import COMPARE
 from ..timing import settling_records, steps_per_sample
@@ -33,11 +34,11 @@ def cos(A, B):
 
 
 def _layer_phi(ens, k, v):
-    """phi of layer k (with this network's slope/offset) on a layer-k vector (S, n_k)."""
+    """phi of layer k (with this network's slope/offset) on layer-k vectors (S, ..., n_k)."""
     sl = ens.lay.p(k)
-    s = None if ens.phiP.slope is None else ens.phiP.slope[:, sl]
-    o = None if ens.phiP.offset is None else ens.phiP.offset[:, sl]
-    return phi(ens.phiP.names[k], v, s, o)
+    per_seed = lambda a: None if a is None else a[:, sl].reshape(  # noqa: E731 - (S, 1.., n_k)
+        (a.shape[0],) + (1,) * (v.ndim - 2) + (-1,))
+    return phi(ens.phiP.names[k], v, per_seed(ens.phiP.slope), per_seed(ens.phiP.offset))
 
 
 def _layer_dphi(ens, k, v):
@@ -50,10 +51,12 @@ def _c(ens):
 
 
 def ann_bp_updates(ens, W, x, y):
-    """Backprop updates of an ANN with forward weights W (list of (S, n_{k+1}, n_k)) for input x
-    and target y (§9.1 step 3)."""
+    """Backprop updates of an ANN with forward weights W (list of (S, n_{k+1}, n_k)) for inputs x
+    (S, ..., n_0) and targets y (S, ..., n_out): per layer (S, ..., n_{k+1}, n_k) (§9.1 step 3)."""
     g, L = ens.g, ens.lay.L
     c = _c(ens)
+    batch = (1,) * (x.ndim - 2)
+    W = [w.reshape(w.shape[:1] + batch + w.shape[1:]) for w in W]      # broadcast over the samples
     v, r = [], []
     inp = x
     for k in range(L - 1):
@@ -70,7 +73,7 @@ def ann_bp_updates(ens, W, x, y):
     dW = [None] * (L - 1)
     for i in range(L - 2, 0, -1):
         dW[i] = outer(delta, r[i - 1])
-        delta = _layer_dphi(ens, i - 1, v[i - 1]) * mv(np.swapaxes(W[i], 1, 2), delta)
+        delta = _layer_dphi(ens, i - 1, v[i - 1]) * mv(np.swapaxes(W[i], -1, -2), delta)
     dW[0] = outer(delta, x)
     return dW
 
@@ -87,10 +90,10 @@ def _has(students, *names):
 
 
 def hierarchical(ens, W):
-    """The layer-to-next-layer blocks W[k] (S, n_{k+1}, n_k) of stored forward weights."""
+    """The layer-to-next-layer blocks W[k] (S, ..., n_{k+1}, n_k) of stored forward weights."""
     lay = ens.lay
     if ens.fw_mode == "skip":
-        return [W[0][:, lay.p(k), lay.pre_cols(k)] for k in range(lay.L - 1)]
+        return [W[0][..., lay.p(k), lay.pre_cols(k)] for k in range(lay.L - 1)]
     return ens.c.WPP.layers(W)
 
 
@@ -114,6 +117,9 @@ def compare_updates(ens, students, P):
     ones = np.ones_like(np.asarray(ens.eta_fw, dtype=float))                       # eta_fw <- 1
     cmp = ens.vary(lr_WPP=common.forward_blocks(lay, ens.fw_mode, ones, ens.dt, ens.S)[1],
                    fused_update=False)                                         # dW_PP is read
+    cmp, _ = choose(cmp, ens.c.backend, "--compare BP pass")
+    n_samples = DT // T
+    ends = slice(T - 1, n_samples * T, T)                  # the last step of every sample
     rows = []
     for r in range(TPRE, R):
         ens.set_layers("WPP", [a[:, r] for a in rec["WPP_time_series"]])
@@ -121,13 +127,24 @@ def compare_updates(ens, students, P):
         if ens.kind != "ann":
             ens.set_layers("WIP", [a[:, r] for a in rec["WIP_time_series"]])
             ens.set_layers("BPI", [a[:, r] for a in rec["BPI_time_series"]])
-        for t in range(DT):
-            cmp.step(X[:, t], Y[:, t], COMPARE)
-            if t % T == T - 1:
-                dW = ann_bp_updates(ens, hierarchical(ens, ens.state.WPP), X[:, t], Y[:, t])
-                rows.append(np.stack([deg(cos(a, b)) for a, b in zip(hierarchical(ens, ens.state.dWPP), dW)],
-                                     axis=-1))
-    return np.stack(rows, axis=1) if rows else np.zeros((ens.S, 0, lay.L - 1))
+        dW = sample_updates(cmp, X, Y, T)
+        dW_BP = ann_bp_updates(ens, hierarchical(ens, ens.state.WPP), X[:, ends], Y[:, ends])
+        rows.append(np.stack([deg(cos(a, b)) for a, b in zip(hierarchical(ens, dW), dW_BP)], axis=-1))
+    return np.concatenate(rows, axis=1) if rows else np.zeros((ens.S, 0, lay.L - 1))
+
+
+def sample_updates(cmp, X, Y, T):
+    """One pass of the ensemble through X with target nudging under the COMPARE phase (dW_PP
+    computed, not applied; §9.1 step 2): dW_PP at the end of every sample, per stored block
+    (S, len(X[0]) // T, rows, cols). On the numba backend the pass is one compiled call."""
+    if cmp.c.backend == "numba":
+        return compiled.sample_updates(cmp, X, Y, T)
+    ends = []
+    for t in range(X.shape[1]):
+        cmp.step(X[:, t], Y[:, t], COMPARE)
+        if t % T == T - 1:
+            ends.append([w.copy() for w in cmp.state.dWPP])
+    return [np.stack([e[b] for e in ends], axis=1) for b in range(len(cmp.state.dWPP))]
 
 
 def compare_recorded(ens, students, P):
@@ -193,9 +210,9 @@ def compare_recorded(ens, students, P):
 def run_compare(ens, students, P):
     """Run every comparison and attach the angle series to the saved student objects."""
     updates = compare_updates(ens, students, P)
-    if updates is not None:
+    if updates is not None:                 # lists of rows of floats (fast to pickle: 1e5 rows)
         for s, m in enumerate(students):
-            m.angle_BP_updates_time_series = [list(row) for row in updates[s]]
+            m.angle_BP_updates_time_series = updates[s].tolist()
     for name, arr in compare_recorded(ens, students, P).items():
         for s, m in enumerate(students):
-            setattr(m, name, [list(row) for row in arr[s]])
+            setattr(m, name, arr[s].tolist())

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..state import Constants
 from . import common, sacramento2018 as sac
-from .loops import (_k_add_into, _k_bp_refresh_T, _k_capture, _k_dphi, _k_mse, _k_phi, _k_rank1, _k_sum,
-                       _k_watch)
+from .loops import (_k_add_into, _k_bp_refresh_T, _k_capture, _k_capture_dw, _k_dphi, _k_mse, _k_phi,
+                    _k_rank1, _k_sum, _k_watch)
 from .kernels import mv
 
 RATE_TARGET_DEFAULT = True
@@ -151,13 +151,14 @@ def _compiled_static(C):
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
-                   cap_out, step_base, check_every, found, det):
+                   cap_out, step_base, check_every, found, det, dw_every=0):
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
-    compiled.run_phase drives it); the buffer swaps of `step` are done by parity afterwards."""
+    compiled.run_phase drives it; dw_every > 0: dW_PP at every sample's end into cap_out); the
+    buffer swaps of `step` are done by parity afterwards."""
     from .compiled import static
     k = static(C, _compiled_static)
     _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, want_mse, mse_mode, cap_mode,
-                  step_base, check_every, k["ints"], k["floats"], k["arrays"],
+                  step_base, check_every, dw_every, k["ints"], k["floats"], k["arrays"],
                   (st.u, st.u_old, st.r_full, st.r_full_prev),
                   (st.WPP[0], st.dWPP[0], st.B[0]), mse_out, cap_out, found, det)
     if n % 2:                 # the rate swap and the advance's swap, once per step
@@ -212,7 +213,7 @@ def _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, B, N_B, mask):
 
 
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, want_mse, mse_mode, cap_mode, step_base,
-                  check_every, ints, floats, arrays, buffers, weights, mse_out, cap_out, found, det):
+                  check_every, dw_every, ints, floats, arrays, buffers, weights, mse_out, cap_out, found, det):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
     n0, NP, NPh, o0, o1, mode = ints
     c_ann = floats[0]
@@ -239,3 +240,4 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, want_mse, mse_mode, ca
             if want_mse:                            # record.mse after the step
                 mse_out[s, t] = _k_mse(mse_mode, r, u, y, t, n0, o0, actP, sP, oP)
             _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
+            _k_capture_dw(dw_every, cap_out, s, t, dW)

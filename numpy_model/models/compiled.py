@@ -8,8 +8,8 @@ these constants cannot be compiled) and `compiled_phase(C, st, ...)` (one compil
 seeds for a chunk of steps). Nothing here imports numba at import time: `jit_module` compiles
 a module's `_kernel_*` functions and the `_k_*` loops with `numba.njit(cache=True)` the first
 time the numba backend runs, replacing them in the module (so compiled kernels call compiled helpers). The
-compiled code is cached on disk (numba's cache next to the sources), so a second run pays no
-compile.
+compiled code is cached on disk (`kernel_cache_dir`: a folder named after a digest of the kernel
+sources, so an edit anywhere in them recompiles), and a second run pays no compile.
 
 The phase driver `run_phase` is `numpy_model.protocol.run_phase` for a compiled ensemble: the
 kernel advances every seed (the outer loop: its state stays in cache) up to the next monitor
@@ -17,6 +17,10 @@ record, writing per-step MSE (validation/test sinks) and the output before each 
 capture) into preallocated arrays, and running the divergence check every CHECK_EVERY steps;
 Python ticks the monitor between chunks.
 """
+import glob
+import hashlib
+import os
+import shutil
 import weakref
 
 import numpy as np
@@ -99,15 +103,55 @@ def jit_module(module):
     import numba
 
     from . import loops
-    for mod in (loops, module):
-        if mod.__name__ in _COMPILED:
-            continue
-        for name, fn in list(vars(mod).items()):
-            if (name.startswith("_kernel_") or name.startswith("_k_")) and callable(fn) \
-                    and not isinstance(fn, numba.core.registry.CPUDispatcher):
-                inline = "never" if name == "_kernel_phase" else "always"
-                setattr(mod, name, numba.njit(cache=True, inline=inline)(fn))
-        _COMPILED.add(mod.__name__)
+    user_dir = numba.config.CACHE_DIR
+    cache = kernel_cache_dir()
+    if not os.path.isdir(cache):                      # sources changed: drop the stale caches
+        for old in glob.glob(os.path.join(os.path.dirname(cache), "numba-*")):
+            shutil.rmtree(old, ignore_errors=True)
+    numba.config.CACHE_DIR = cache                    # read when njit(cache=True) sets up the cache
+    try:
+        for mod in (loops, module):
+            if mod.__name__ in _COMPILED:
+                continue
+            for name, fn in list(vars(mod).items()):
+                if (name.startswith("_kernel_") or name.startswith("_k_")) and callable(fn) \
+                        and not isinstance(fn, numba.core.registry.CPUDispatcher):
+                    inline = "never" if name == "_kernel_phase" else "always"
+                    setattr(mod, name, numba.njit(cache=True, inline=inline)(fn))
+            _COMPILED.add(mod.__name__)
+    finally:
+        numba.config.CACHE_DIR = user_dir
+
+
+def sources_digest(paths):
+    """sha256 (hex) of the contents of `paths`, in the given order."""
+    h = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as fh:
+            h.update(hashlib.sha256(fh.read()).digest())
+    return h.hexdigest()
+
+
+def kernel_cache_dir():
+    """The folder numba caches this package's kernels in, named after a digest of every source
+    file of numpy_model/models. numba checks only the stamp of the entry point's own file, so an
+    edited shared loop (loops.py) would otherwise come back from the cache stale (numba issues
+    #1833, #8851). Under NUMBA_CACHE_DIR when set, else in the sources' __pycache__ when writable,
+    else in ~/.cache/numpy_model."""
+    import numba
+    here = os.path.dirname(os.path.abspath(__file__))
+    name = "numba-" + sources_digest(sorted(glob.glob(os.path.join(here, "*.py"))))[:16]
+    user = numba.config.CACHE_DIR
+    if user:
+        return os.path.join(user, "numpy_model", name)
+    local = os.path.join(here, "__pycache__")
+    try:
+        os.makedirs(local, exist_ok=True)
+        if os.access(local, os.W_OK):
+            return os.path.join(local, name)
+    except OSError:
+        pass
+    return os.path.join(os.path.expanduser("~"), ".cache", "numpy_model", name)
 
 
 def refresh_indices(refresh, lay):
@@ -206,11 +250,7 @@ def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture
             model.compiled_phase(C, st, t, m, X, Yc, has_y, nudge, phase, want_mse, mse_mode, mse_out,
                                  cap_mode, cap_out, step0 + t if watch is not None else -1, check_every,
                                  found, det)
-            if m % 2:                   # the kernel's buffer swaps, once per step (models that
-                for a, b in getattr(model, "SWAPS", ()):     # declare them; others swap themselves)
-                    va, vb = getattr(st, a), getattr(st, b)
-                    setattr(st, a, vb)
-                    setattr(st, b, va)
+            _swap_buffers(model, st, m)
             mon.counter += m - 1
             last = t + m - 1
             mon.tick(ens, X[:, last], Y[:, last] if has_y else None)
@@ -225,6 +265,16 @@ def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture
         capture.extend(cap_out[0].copy())
 
 
+def _swap_buffers(model, st, n):
+    """After n compiled steps: the kernel's buffer swaps (once per step) of the models that
+    declare them in SWAPS (the others swap themselves in compiled_phase)."""
+    if n % 2:
+        for a, b in getattr(model, "SWAPS", ()):
+            va, vb = getattr(st, a), getattr(st, b)
+            setattr(st, a, vb)
+            setattr(st, b, va)
+
+
 def transposed_refresh_arrays(C):
     """(mode, N_B, mask) of a dense transposed BP refresh B = W_view^T * mask + N (sacramento2018,
     dPC, ann): mode 0 without BP (N_B and mask then unused placeholders)."""
@@ -235,3 +285,23 @@ def transposed_refresh_arrays(C):
     (r, c), mask = C.refresh[1], np.ascontiguousarray(C.refresh[2])
     assert r.start == 0 and c.start == lay.n0 and mask.shape[1:] == (lay.NPh, lay.NP)
     return 1, np.ascontiguousarray(C.N_B[0]), mask
+
+
+def sample_updates(ens, X, Y, T):
+    """The --compare BP pass of one recorded weight set on the compiled kernel: every seed driven
+    through X with target nudging under the COMPARE phase (dW_PP computed, not applied); returns
+    dW_PP at the end of every sample, [(S, len(X[0]) // T, rows, cols)] (numpy_model.analysis.
+    compare.sample_updates on numpy)."""
+    from ..state import COMPARE
+    model, C, st = ens.model, ens.c, ens.state
+    jit_module(model)
+    S, n = X.shape[0], X.shape[1]
+    shape = st.dWPP[0].shape[1:]
+    out = np.empty((S, n // T, shape[0] * shape[1]))
+    with np.errstate(invalid="ignore", over="ignore"):
+        model.compiled_phase(C, st, 0, n, np.ascontiguousarray(X, dtype=float),
+                             np.ascontiguousarray(Y, dtype=float), True, True, COMPARE, False, 0,
+                             np.empty((S, 0)), 0, out, -1, 0, np.zeros(S, np.bool_),
+                             np.full((S, 3), -1, np.int64), dw_every=T)
+    _swap_buffers(model, st, n)
+    return [out.reshape((S, n // T) + shape)]

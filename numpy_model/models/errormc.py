@@ -22,7 +22,7 @@ import numpy as np
 
 from ..state import Constants
 from . import common
-from .loops import (_k_add_into, _k_bp_refresh, _k_capture, _k_dphi, _k_euler, _k_forward_post,
+from .loops import (_k_add_into, _k_bp_refresh, _k_capture, _k_capture_dw, _k_dphi, _k_euler, _k_forward_post,
                        _k_lateral, _k_lookahead, _k_matvec, _k_mse, _k_phi, _k_rank1, _k_sum,
                        _k_vecmat, _k_watch)
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
@@ -311,14 +311,15 @@ _WEIGHTS = ("WPP", "dWPP", "WIP", "dWIP", "BPI", "dBPI", "B")
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
-                   cap_out, step_base, check_every, found, det):
+                   cap_out, step_base, check_every, found, det, dw_every=0):
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
-    compiled.run_phase drives it, and swaps the SWAPS buffers after an odd number of steps)."""
+    compiled.run_phase drives it, and swaps the SWAPS buffers after an odd number of steps);
+    dw_every > 0: dW_PP at every sample's end into cap_out (compiled.sample_updates)."""
     from .compiled import static
     k = static(C, _compiled_static)
     if st.dP.shape != (C.S, C.lay.NP) or not st.dP.flags.c_contiguous:
         st.dP = np.ascontiguousarray(np.broadcast_to(st.dP, (C.S, C.lay.NP)))
-    _kernel_phase((t0, n, step_base, check_every, mse_mode, cap_mode),
+    _kernel_phase((t0, n, step_base, check_every, mse_mode, cap_mode, dw_every),
                   (has_y and nudge, phase.plastic, phase.fw, phase.lat, want_mse), X, Y,
                   k["ints"], k["floats"], k["flags"], k["arrays"], k["refresh"],
                   tuple(getattr(st, b) for b in _BUFFERS), tuple(getattr(st, w)[0] for w in _WEIGHTS),
@@ -377,7 +378,7 @@ def _kernel_plasticity(n0, use_act, c_fw, act, sP, oP, ub, r, r_prev, vbas_prev,
 def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, refresh_, buffers, weights,
                   mse_out, cap_out, found, det):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
-    t0, n, step_base, check_every, mse_mode, cap_mode = steps
+    t0, n, step_base, check_every, mse_mode, cap_mode, dw_every = steps
     nudged, plastic, fw, lat, want_mse = switches
     n0, o0, o1, io0, io1 = ints
     dt, gb, ga, gd, gt, c_fw = floats
@@ -418,3 +419,4 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, refresh_, 
             if want_mse:
                 mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
             _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
+            _k_capture_dw(dw_every, cap_out, s, t, dW)

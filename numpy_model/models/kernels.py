@@ -56,8 +56,9 @@ def euler_increment(drive, u, tau_drive, tau_div, dt):
 
 
 def outer(a, b):
-    """Batched outer product (S, m), (S, n) -> (S, m, n); each entry is the single product a_i b_j."""
-    return np.multiply(a[:, :, None], b[:, None, :])
+    """Batched outer product (S, .., m), (S, .., n) -> (S, .., m, n); each entry is the single
+    product a_i b_j."""
+    return np.multiply(a[..., :, None], b[..., None, :])
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,8 @@ class Blocks:
             W[b][:, r, c] = a
 
     def layers(self, W):
-        """Per-layer views (S, n_post, n_pre) of the stored arrays."""
-        return [W[b][:, r, c] for b, r, c in self.views]
+        """Per-layer views (S, .., n_post, n_pre) of the stored arrays."""
+        return [W[b][..., r, c] for b, r, c in self.views]
 
     def full(self, W):
         """The whole (S, rows, cols) matrix (for tests and analyses; never in the time loop)."""

@@ -98,6 +98,18 @@ def _k_capture(mode, out, s, t, r, ub, n0, o0, o1):
             out[s, t, j] = ub[o0 + j]
 
 
+def _k_capture_dw(every, out, s, t, dW):
+    """dW_PP after step t at the end of every sample (every = steps per sample; 0: off), row-major
+    into out[s, t // every] (the --compare BP pass, docs/model.md §9.1)."""
+    if every > 0 and t % every == every - 1:
+        row = t // every
+        k = 0
+        for i in range(dW.shape[0]):
+            for j in range(dW.shape[1]):
+                out[s, row, k] = dW[i, j]
+                k += 1
+
+
 def _k_mse(mode, r, ub, y, t, n0, o0, act, slope, offset):
     """record.mse of one seed after step t (targets y[t]): of the rates (mode 0), of the rates against phi(y)
     (mode 1), of u_breve (mode 2); sqrt(sum d^2)**2 as np.linalg.norm(d)**2."""

@@ -19,9 +19,9 @@ import numpy as np
 from ..circuit.activations import Population
 from ..state import Constants
 from . import common
-from .loops import (_k_add_into, _k_apical, _k_bp_refresh_T, _k_capture, _k_euler, _k_forward_post_units,
-                       _k_lookahead_rates, _k_matvec, _k_mse, _k_phi, _k_pyramidal_drive, _k_rank1, _k_sum,
-                       _k_watch)
+from .loops import (_k_add_into, _k_apical, _k_bp_refresh_T, _k_capture, _k_capture_dw, _k_euler,
+                    _k_forward_post_units, _k_lookahead_rates, _k_matvec, _k_mse, _k_phi, _k_pyramidal_drive,
+                    _k_rank1, _k_sum, _k_watch)
 from .kernels import Blocks, Transposes, add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -272,13 +272,14 @@ def _compiled_static(C):
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
-                   cap_out, step_base, check_every, found, det):
+                   cap_out, step_base, check_every, found, det, dw_every=0):
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
-    compiled.run_phase drives it); the buffer swaps of `step` are done by parity afterwards."""
+    compiled.run_phase drives it; dw_every > 0: dW_PP at every sample's end into cap_out); the
+    buffer swaps of `step` are done by parity afterwards."""
     from .compiled import static
     k = static(C, _compiled_static)
     _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, phase.lat, want_mse, mse_mode,
-                  cap_mode, step_base, check_every, k["ints"], k["floats"], k["flags"], k["arrays"],
+                  cap_mode, step_base, check_every, dw_every, k["ints"], k["floats"], k["flags"], k["arrays"],
                   (st.u, st.u_old, st.ub, st.r_full, st.r_full_prev, st.vbas, st.vbas_prev, st.rIb,
                    st.rIb_prev, st.vden, st.vden_prev, st.vapi, st.vapi_prev),
                   (st.WPP[0], st.dWPP[0], st.WIP[0], st.dWIP[0], st.BPI[0], st.dBPI[0], st.B[0]),
@@ -352,7 +353,7 @@ def _kernel_apply(fw, lat, has_PI, W, dW, WIP, dWIP, BPI, dBPI):
 
 
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mode, cap_mode, step_base,
-                  check_every, ints, floats, flags, arrays, buffers, weights, mse_out, cap_out, found, det):
+                  check_every, dw_every, ints, floats, flags, arrays, buffers, weights, mse_out, cap_out, found, det):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
     n0, NP, NPh, NI, n1, o0, o1, mode = ints
     dt, gb, gd, gn, cI = floats
@@ -389,3 +390,4 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mod
             if want_mse:                            # record.mse after the step
                 mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
             _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
+            _k_capture_dw(dw_every, cap_out, s, t, dW)

@@ -1,0 +1,27 @@
+"""model.pkl bytes: a plain (C) pickle when possible, dill as the fallback; both load with dill."""
+import dill
+import numpy as np
+
+from numpy_model.io import Network, dumps, load_models, loads, save_models
+
+
+def test_plain_pickle_loads_with_dill_and_keeps_every_value(tmp_path):
+    net = Network(WPP=[np.arange(6.0).reshape(2, 3)], angle_BP_updates_time_series=[[0.0, 1.5], [2.0, np.nan]],
+                  rng=np.random.default_rng(3), mc_model="errormc", layers=[3, 2], seed=1)
+    path = tmp_path / "model.pkl"
+    save_models(path, [net])
+    assert path.read_bytes()[:2] == b"\x80\x04"
+    with open(path, "rb") as fh:
+        back = dill.load(fh)[0]
+    np.testing.assert_array_equal(back.WPP[0], net.WPP[0])
+    np.testing.assert_array_equal(np.array(back.angle_BP_updates_time_series),
+                                  np.array(net.angle_BP_updates_time_series))
+    assert back.rng.random() == np.random.default_rng(3).random()
+    assert load_models(path)[0].seed == 1
+
+
+def test_what_only_dill_can_pickle_falls_back_to_dill(tmp_path):
+    net = Network(WPP=[np.ones((1, 1))], hook=lambda x: x + 1)     # a lambda: plain pickle refuses
+    data = dumps([net])
+    assert loads(data)[0].hook(1) == 2
+    assert dill.loads(data)[0].hook(2) == 3
