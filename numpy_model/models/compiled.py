@@ -103,6 +103,8 @@ def jit_module(module):
     import numba
 
     from . import loops
+    if loops.__name__ in _COMPILED and module.__name__ in _COMPILED:
+        return                                        # done in this process: no digest, no I/O
     user_dir = numba.config.CACHE_DIR
     cache = kernel_cache_dir()
     if not os.path.isdir(cache):                      # sources changed: drop the stale caches
