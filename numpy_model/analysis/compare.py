@@ -13,7 +13,6 @@ import numpy as np
 
 from ..circuit.activations import dphi, phi
 from ..models import common, compiled
-from ..models.compiled import choose
 from ..models.kernels import mv, outer
 from ..state import COMPARE
 from ..timing import settling_records, steps_per_sample
@@ -117,7 +116,7 @@ def compare_updates(ens, students, P):
     ones = np.ones_like(np.asarray(ens.eta_fw, dtype=float))                       # eta_fw <- 1
     cmp = ens.vary(lr_WPP=common.forward_blocks(lay, ens.fw_mode, ones, ens.dt, ens.S)[1],
                    fused_update=False)                                         # dW_PP is read
-    cmp, _ = choose(cmp, ens.c.backend, "--compare BP pass")
+    cmp, _ = compiled.choose(cmp, ens.c.backend, "--compare BP pass")
     n_samples = DT // T
     ends = slice(T - 1, n_samples * T, T)                  # the last step of every sample
     rows = []
