@@ -107,6 +107,15 @@ def test_numba_matches_numpy_errormc(name):
     compare_models(ref, got)
 
 
+@pytest.mark.parametrize("name", EMC)
+def test_numba_matches_numpy_errormc_per_block(name, monkeypatch):
+    """The same with every weight matrix stored per block (the layout of the Fig 4/5 nets): the
+    compiled per-block kernel against NumPy's per-block step."""
+    from numpy_model.models.kernels import STORAGE_ENV
+    monkeypatch.setenv(STORAGE_ENV, "blocks")
+    test_numba_matches_numpy_errormc(name)
+
+
 def _compiled(kind):
     from numpy_model.models import MODELS
     return hasattr(MODELS[kind], "compiled_phase")

@@ -64,14 +64,12 @@ def unsupported(C):
 
 
 def common_unsupported(C, weights, populations):
-    """The checks every compiled model shares: dense weights, switches without a compiled
-    version, activations with a compiled version; why not (a short phrase) or None."""
+    """The checks every compiled model shares: dense `weights` (the kernels of models that take
+    per-block ones pass none), switches without a compiled version, activations with a compiled version; why not (a short phrase) or None."""
     if not all(w.dense for w in weights):
         return "weights stored per block (large nets or NUMPY_MODEL_WEIGHT_STORAGE=blocks)"
     if C.dWPP_low_pass:
         return "dWPP_low_pass"
-    if C.fused_update:
-        return "fused forward update"
     if C.rep_lookahead is not None or getattr(C, "error_lookahead", None) is not None:
         return "lookahead masks (DMS)"
     if any(act_codes(pop, C.S) is None for pop in populations):
@@ -95,14 +93,14 @@ _COMPILED = set()
 
 def jit_module(module):
     """Compile (lazily, once per process) the `_kernel_*` functions of `module` and the shared
-    `_k_*` loops (numpy_model.models.loops, also as imported into `module`) with
+    `_k_*` and `_kb_*` loops (numpy_model.models.loops, block_loops, also as imported into `module`) with
     numba.njit(cache=True), in place. Only `_kernel_phase` is
     an entry point; every other kernel is inlined into its caller at numba IR level
     (inline="always"), so the time loop is one function: no per-step calls passing dozens of
     arrays, no per-call reference counting."""
     import numba
 
-    from . import loops
+    from . import block_loops, loops
     if loops.__name__ in _COMPILED and module.__name__ in _COMPILED:
         return                                        # done in this process: no digest, no I/O
     user_dir = numba.config.CACHE_DIR
@@ -112,11 +110,11 @@ def jit_module(module):
             shutil.rmtree(old, ignore_errors=True)
     numba.config.CACHE_DIR = cache                    # read when njit(cache=True) sets up the cache
     try:
-        for mod in (loops, module):
+        for mod in (loops, block_loops, module):
             if mod.__name__ in _COMPILED:
                 continue
             for name, fn in list(vars(mod).items()):
-                if (name.startswith("_kernel_") or name.startswith("_k_")) and callable(fn) \
+                if name.startswith(("_kernel_", "_k_", "_kb_")) and callable(fn) \
                         and not isinstance(fn, numba.core.registry.CPUDispatcher):
                     inline = "never" if name == "_kernel_phase" else "always"
                     setattr(mod, name, numba.njit(cache=True, inline=inline)(fn))
@@ -156,26 +154,6 @@ def kernel_cache_dir():
     return os.path.join(os.path.expanduser("~"), ".cache", "numpy_model", name)
 
 
-def refresh_indices(refresh, lay):
-    """Flat (rest rows, rest cols, dest rows, dest cols, source rows, source cols) of a BP refresh
-    (kernels.Transposes over dense arrays): B^T[rest] = N^T, B^T[dest] = N^T + W_PP[source]."""
-    none = np.zeros(0, np.int64)
-    if refresh is None:
-        return (none,) * 6
-    NI = lay.NI
-    out = [[] for _ in range(6)]
-    for _, r, c in refresh.rest:
-        rr, cc = np.meshgrid(np.arange(NI)[r], np.arange(NI)[c], indexing="ij")
-        out[0].append(rr.ravel())
-        out[1].append(cc.ravel())
-    for _, dr, dc, _, sr, sc in refresh.pairs:
-        a, b = np.meshgrid(np.arange(NI)[dr], np.arange(NI)[dc], indexing="ij")
-        p, q = np.meshgrid(np.arange(lay.NP)[sr], np.arange(lay.N)[sc], indexing="ij")
-        for k, v in enumerate((a, b, p, q)):
-            out[2 + k].append(v.ravel())
-    return tuple(np.concatenate(v).astype(np.int64) if v else none for v in out)
-
-
 def act_codes(pop, S):
     """(codes (n,), slopes (S, n), offsets (S, n)) of a Population; None if it cannot compile."""
     if pop.d_names is not None or any(name not in ACT_CODES for name in pop.names):
@@ -195,16 +173,42 @@ def act_arrays(pop, S):
     return codes, slope, offset, (codes == 4)[None] & (slope == 1.0) & (offset == 0.0)
 
 
-def refresh_arrays(C, lay):
-    """(mode, N^T (S, .., ..), mask, indices) of the BP refresh of B_II^T from W_PP: mode 0 none,
-    1 B = W_PP[:, n0:] * mask + N (one masked view), 2 by index lists (refresh_indices)."""
+def block_refresh_arrays(C):
+    """(mode, N^T per stored array of B_II^T, mask, pairs, rest) of the errormc BP refresh
+    (block_loops._kb_refresh_rows): mode 0 none; 1 B^T = W_PP[:, n0:] * mask + N^T (one masked
+    dense view); 2 rectangles of kernels.Transposes, pairs (dst array, row, col, src array, row,
+    col, rows, cols) and rest (array, row, col, rows, cols)."""
     empty3 = np.zeros((C.S, 1, 1))
+    no_pairs, no_rest = np.zeros((0, 8), np.int64), np.zeros((0, 5), np.int64)
     if C.refresh is None:
-        return 0, empty3, empty3, refresh_indices(None, lay)
+        return 0, (empty3,), empty3, no_pairs, no_rest
     if isinstance(C.refresh, tuple):                # ("mask", view, mask)
-        assert C.refresh[1][0].start == 0 and C.refresh[1][1].start == lay.n0
-        return 1, C.N_B[0], np.ascontiguousarray(C.refresh[2]), refresh_indices(None, lay)
-    return 2, C.N_B[0], empty3, refresh_indices(C.refresh, lay)
+        assert C.refresh[1][0].start == 0 and C.refresh[1][1].start == C.lay.n0
+        return 1, (C.N_B[0],), np.ascontiguousarray(C.refresh[2]), no_pairs, no_rest
+    from .block_loops import nonempty
+    R = C.refresh
+    assert not R.transpose
+    pairs = [(db, dr.start, dc.start, sb, sr.start, sc.start, dr.stop - dr.start, dc.stop - dc.start)
+             for db, dr, dc, sb, sr, sc in R.pairs]
+    rest = [(b, r.start, c.start, r.stop - r.start, c.stop - c.start) for b, r, c in R.rest]
+    return (2, nonempty(C.N_B, C.S), empty3, np.array(pairs, np.int64).reshape(-1, 8),
+            np.array(rest, np.int64).reshape(-1, 5))
+
+
+def contiguous_blocks(st, names):
+    """The stored-array tuples st.<name> for a kernel, each array C-contiguous float64 (numba
+    indexes a tuple of arrays only when they share one type); a copy replaces a state array that
+    is not, so the kernel updates the state in place (block_loops.nonempty for a matrix without
+    stored blocks)."""
+    from .block_loops import nonempty
+    out = []
+    for name in names:
+        arrays = getattr(st, name)
+        if not all(a.flags.c_contiguous and a.dtype == np.float64 for a in arrays):
+            arrays = tuple(np.ascontiguousarray(a, dtype=np.float64) for a in arrays)
+            setattr(st, name, arrays)
+        out.append(nonempty(arrays, st.u.shape[0]))
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------- per-run cache
@@ -298,12 +302,13 @@ def sample_updates(ens, X, Y, T):
     model, C, st = ens.model, ens.c, ens.state
     jit_module(model)
     S, n = X.shape[0], X.shape[1]
-    shape = st.dWPP[0].shape[1:]
-    out = np.empty((S, n // T, shape[0] * shape[1]))
+    shapes = [a.shape[1:] for a in st.dWPP]
+    out = np.empty((S, n // T, sum(r * c for r, c in shapes)))
     with np.errstate(invalid="ignore", over="ignore"):
         model.compiled_phase(C, st, 0, n, np.ascontiguousarray(X, dtype=float),
                              np.ascontiguousarray(Y, dtype=float), True, True, COMPARE, False, 0,
                              np.empty((S, 0)), 0, out, -1, 0, np.zeros(S, np.bool_),
                              np.full((S, 3), -1, np.int64), dw_every=T)
     _swap_buffers(model, st, n)
-    return [out.reshape((S, n // T) + shape)]
+    ends = np.cumsum([0] + [r * c for r, c in shapes])
+    return [out[:, :, a:b].reshape((S, n // T) + shape) for a, b, shape in zip(ends[:-1], ends[1:], shapes)]

@@ -22,9 +22,9 @@ import numpy as np
 
 from ..state import Constants
 from . import common
-from .loops import (_k_add_into, _k_bp_refresh, _k_capture, _k_capture_dw, _k_dphi, _k_euler, _k_forward_post,
-                       _k_lateral, _k_lookahead, _k_matvec, _k_mse, _k_phi, _k_rank1, _k_sum,
-                       _k_vecmat, _k_watch)
+from .block_loops import (_kb_capture_dw, _kb_forward_pass, _kb_lateral, _kb_matvec, _kb_refresh_rest,
+                          _kb_vecmat, _kb_watch)
+from .loops import _k_capture, _k_dphi, _k_euler, _k_forward_post, _k_lookahead, _k_mse, _k_phi, _k_sum
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
                       scale_diff)
 
@@ -281,28 +281,42 @@ def layers_of(C, st, name):
 # ------------------------------------------------------------------------ compiled kernel (numba)
 # The sub-steps of `step` above for one seed in plain scalar loops (seeds are the outer loop, the
 # time loop is inside the compiled call), compiled by numpy_model.models.compiled.jit_module when
-# the numba backend runs. The stored arrays are the dense (single-block) ones; every expression
-# keeps the grouping of the NumPy sub-step of the same name, every sum runs over its index in order.
+# the numba backend runs. Every weight matrix comes as its stored blocks (block_loops; dense = one
+# block), every expression keeps the grouping of the NumPy sub-step of the same name, every sum
+# runs over its index in order. One pass over W_PP computes v_bas, refreshes B_II^T from it and
+# applies the forward rule (the Fig 4/5 nets are bound by memory traffic).
 def compiled_unsupported(C):
     """Why these errormc constants cannot run compiled, or None."""
     from .compiled import common_unsupported
-    return common_unsupported(C, (C.WPP, C.WIP, C.BPI, C.B), (C.phiP, C.psiE))
+    return common_unsupported(C, (), (C.phiP, C.psiE))
+
+
+def _rates_arg(blocks, lr, S):
+    """(per-entry (S, rows, cols) rates of a dense matrix, per-array scalars of a per-block one)."""
+    empty3, none = np.zeros((S, 1, 1)), np.zeros(0)
+    if lr is None:
+        return empty3, none
+    return (lr[0], none) if blocks.dense else (empty3, np.array(lr, dtype=float))
 
 
 def _compiled_static(C):
     """Constant kernel arguments of C (built once per constants)."""
-    from .compiled import act_arrays, refresh_arrays
+    from .block_loops import offsets
+    from .compiled import act_arrays, block_refresh_arrays
     lay, S, g = C.lay, C.S, C.g
-    empty3 = np.zeros((S, 1, 1))
+    b_out, r_out, c_out = C.WIP.views[-1]
     return dict(
-        ints=(lay.n0, lay.out.start, lay.out.stop, lay.i_out.start, lay.i_out.stop),
+        ints=(lay.n0, lay.out.start, lay.out.stop, lay.i_out.start, lay.i_out.stop, b_out,
+              r_out.start or 0, c_out.start or 0, len(C.WIP.stored) - (0 if C.WIP.dense else 1)),
         floats=(float(C.dt), float(g["gb"]), float(g["ga"]), float(g["gd"]), float(g["gt"]), float(C.c_fw)),
-        flags=(bool(C.varphi_transfer), bool(C.dWPP_use_activation), C.lr_IP is not None, C.lr_PI is not None),
+        flags=(bool(C.varphi_transfer), bool(C.dWPP_use_activation), C.lr_IP is not None, C.lr_PI is not None,
+               C.WPP.dense, C.WIP.dense, C.BPI.dense, not C.fused_update),
         arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float))
-        + act_arrays(C.phiP, S) + act_arrays(C.psiE, S)[:3]
-        + (C.lr_WPP[0], C.lr_IP[0] if C.lr_IP is not None else empty3, C.I_WIP[0][0],
-           C.lr_PI[0] if C.lr_PI is not None else empty3, C.I_BPI[0][0]),
-        refresh=refresh_arrays(C, lay))
+        + act_arrays(C.phiP, S) + act_arrays(C.psiE, S)[:3],
+        rates=_rates_arg(C.WPP, C.lr_WPP, S) + _rates_arg(C.WIP, C.lr_IP, S) + _rates_arg(C.BPI, C.lr_PI, S),
+        ident=(tuple(a[0] for a in C.I_WIP), tuple(a[0] for a in C.I_BPI)),
+        offs=(offsets(C.WPP), offsets(C.WIP), offsets(C.BPI), offsets(C.B)),
+        refresh=block_refresh_arrays(C))
 
 
 _BUFFERS = ("u", "u_old", "ub", "r_full", "r_full_prev", "vbas", "vbas_prev", "rIb", "rIb_prev", "vden",
@@ -315,14 +329,14 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
     compiled.run_phase drives it, and swaps the SWAPS buffers after an odd number of steps);
     dw_every > 0: dW_PP at every sample's end into cap_out (compiled.sample_updates)."""
-    from .compiled import static
+    from .compiled import contiguous_blocks, static
     k = static(C, _compiled_static)
     if st.dP.shape != (C.S, C.lay.NP) or not st.dP.flags.c_contiguous:
         st.dP = np.ascontiguousarray(np.broadcast_to(st.dP, (C.S, C.lay.NP)))
     _kernel_phase((t0, n, step_base, check_every, mse_mode, cap_mode, dw_every),
                   (has_y and nudge, phase.plastic, phase.fw, phase.lat, want_mse), X, Y,
-                  k["ints"], k["floats"], k["flags"], k["arrays"], k["refresh"],
-                  tuple(getattr(st, b) for b in _BUFFERS), tuple(getattr(st, w)[0] for w in _WEIGHTS),
+                  k["ints"], k["floats"], k["flags"], k["arrays"], k["rates"], k["ident"], k["offs"],
+                  k["refresh"], tuple(getattr(st, b) for b in _BUFFERS), contiguous_blocks(st, _WEIGHTS),
                   mse_out, cap_out, found, det)
 
 
@@ -339,18 +353,18 @@ def _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old,
         rE[i] = _k_phi(actE[i], ub[NP + i], sE[i], oE[i])
 
 
-def _kernel_dendrites(varphi, W, BPI, B, WIP, r, rE, dP, vbas, vapi, vden):
-    """dendrites: v_bas = W_PP r, v_api = B_PI r_E, v_den = B_II r_E [* W_IP phi'] (B_II^T stored)."""
-    _k_matvec(W, r, vbas, False)
-    _k_matvec(BPI, rE, vapi, False)
-    _k_vecmat(rE, B, vden)
-    if varphi:
-        _k_matvec(WIP, dP, vden, True)
+def _kernel_dendrites(s, oPI, oB, BPI, B, rE, vapi, vden):
+    """dendrites: v_api = B_PI r_E, v_den = B_II r_E (B_II^T stored; v_bas = W_PP r is in the
+    forward pass, the varphi_transfer factor W_IP phi' after it)."""
+    _kb_matvec(BPI, oPI, len(BPI), s, rE, vapi, False)
+    _kb_vecmat(rE, B, oB, s, vden)
 
 
-def _kernel_somatic_drive(g, o0, io0, io1, nudged, y, t, WIP, dP, r, n0, vbas, vapi, vden, u, tau, du):
-    """somatic_drive D = [g_b v_bas + g_a v_api | g_d v_den], output errors g_t W_IP (phi' (y - r)),
-    and its Euler increment du = dt ((tau D - u) / tau)."""
+def _kernel_somatic_drive(g, o0, io0, io1, nudged, y, t, WIPo, ro, co, dP, r, n0, vbas, vapi, vden, u,
+                          tau, du):
+    """somatic_drive D = [g_b v_bas + g_a v_api | g_d v_den], output errors g_t W_IP (phi' (y - r))
+    (W_IP's output block at rows ro.., cols co.. of the stored array WIPo), and its Euler
+    increment du = dt ((tau D - u) / tau)."""
     gb, ga, gd, gt, dt = g
     NP, NI = vbas.shape[0], vden.shape[0]
     for i in range(NP):
@@ -361,42 +375,32 @@ def _kernel_somatic_drive(g, o0, io0, io1, nudged, y, t, WIP, dP, r, n0, vbas, v
         acc = 0.0
         if nudged:
             for j in range(y.shape[1]):
-                acc += WIP[i, o0 + j] * (dP[o0 + j] * (y[t, j] - r[n0 + o0 + j]))
+                acc += WIPo[ro + i - io0, co + j] * (dP[o0 + j] * (y[t, j] - r[n0 + o0 + j]))
         D = acc * gt if nudged else 0.0
         du[NP + i] = _k_euler(D, u[NP + i], tau[NP + i], tau[NP + i], dt)
 
 
-def _kernel_plasticity(n0, use_act, c_fw, act, sP, oP, ub, r, r_prev, vbas_prev, W, dW, lrW, post, B,
-                       refresh):
-    """plasticity: dW_PP = (dt eta) (u_breve - c v_bas,prev) r_prev^T (or r - phi(c v_bas,prev)),
-    then the BP refresh of B_II from the pre-update W_PP."""
-    _k_forward_post(use_act, c_fw, act, sP, oP, ub, r, n0, vbas_prev, post)
-    _k_rank1(post, r_prev, lrW, dW)
-    _k_bp_refresh(refresh, B, W, n0)
-
-
-def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, refresh_, buffers, weights,
-                  mse_out, cap_out, found, det):
+def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ident, offs, refresh, buffers,
+                  weights, mse_out, cap_out, found, det):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
     t0, n, step_base, check_every, mse_mode, cap_mode, dw_every = steps
     nudged, plastic, fw, lat, want_mse = switches
-    n0, o0, o1, io0, io1 = ints
+    n0, o0, o1, io0, io1, b_out, r_out, c_out, n_varphi = ints
     dt, gb, ga, gd, gt, c_fw = floats
-    varphi, use_act, has_IP, has_PI = flags
-    (tau, tau_look, actP, slopeP, offP, tanh1_, actE, slopeE, offE, lr_WPP, lr_IP_, I_WIP, lr_PI_,
-     I_BPI) = arrays
-    mode, N_B_, mask_, idx = refresh_
+    varphi, use_act, has_IP, has_PI, dense_W, dense_IP, dense_PI, keep = flags
+    tau, tau_look, actP, slopeP, offP, tanh1_, actE, slopeE, offE = arrays
+    lrW, lrW_b, lrIP, lrIP_b, lrPI, lrPI_b = rates
+    I_WIP, I_BPI = ident
+    oW, oIP, oPI, oB = offs
     (u_, u_old_, ub_, r_, rp_, vb_, vbp_, rI_, rIp_, vd_, vdp_, va_, vap_, dP_) = buffers
-    (WPP_, dWPP_, WIP_, dWIP_, BPI_, dBPI_, B_) = weights
+    WPP, dWPP, WIP, dWIP, BPI, dBPI, B = weights
     du, post = np.empty(u_.shape[1]), np.empty(dP_.shape[1])
     for s in range(u_.shape[0]):
         u, u_old, ub, dP = u_[s], u_old_[s], ub_[s], dP_[s]
         r, r_prev, vbas, vbas_prev = r_[s], rp_[s], vb_[s], vbp_[s]
         rE, rE_prev, vden, vden_prev, vapi, vapi_prev = rI_[s], rIp_[s], vd_[s], vdp_[s], va_[s], vap_[s]
-        W, dW, WIP, dWIP, BPI, dBPI, B = WPP_[s], dWPP_[s], WIP_[s], dWIP_[s], BPI_[s], dBPI_[s], B_[s]
-        sP, oP, sE, oE, x, y = slopeP[s], offP[s], slopeE[s], offE[s], X[s], Y[s]
-        tanh1, lrW, lr_IP, lr_PI = tanh1_[s], lr_WPP[s], lr_IP_[s], lr_PI_[s]
-        refresh = (mode, N_B_[s], mask_[s], idx)
+        sP, oP, sE, oE, x, y, tanh1 = slopeP[s], offP[s], slopeE[s], offE[s], X[s], Y[s], tanh1_[s]
+        WIPo = WIP[b_out][s]
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
             r, r_prev, vbas, vbas_prev = r_prev, r, vbas_prev, vbas       # step 1: buffer swaps
@@ -404,19 +408,21 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, refresh_, 
             _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old, ub, r, dP, rE)
             for j in range(n0):
                 r[j] = x[t, j]
-            _kernel_dendrites(varphi, W, BPI, B, WIP, r, rE, dP, vbas, vapi, vden)
-            _kernel_somatic_drive((gb, ga, gd, gt, dt), o0, io0, io1, nudged, y, t, WIP, dP, r, n0,
-                                  vbas, vapi, vden, u, tau, du)
-            if plastic:
-                _kernel_plasticity(n0, use_act, c_fw, actP, sP, oP, ub, r, r_prev, vbas_prev, W, dW, lrW,
-                                   post, B, refresh)
+            _kernel_dendrites(s, oPI, oB, BPI, B, rE, vapi, vden)
+            if plastic:                     # plasticity: the forward rule's post term, B_II^T = N^T
+                _k_forward_post(use_act, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
+                _kb_refresh_rest(refresh, B, s)
+            _kb_forward_pass(plastic, fw, keep, WPP, dWPP, oW, s, r, r_prev, post, dense_W, lrW, lrW_b, vbas,
+                             refresh, B, n0)
+            if varphi:
+                _kb_matvec(WIP, oIP, n_varphi, s, dP, vden, True)
+            _kernel_somatic_drive((gb, ga, gd, gt, dt), o0, io0, io1, nudged, y, t, WIPo, r_out, c_out, dP, r,
+                                  n0, vbas, vapi, vden, u, tau, du)
             u, u_old = u_old, u                                            # advance
             _k_sum(u_old, du, u)
-            if fw:
-                _k_add_into(W, dW)
-            _k_lateral(plastic and has_IP, lat and has_IP, WIP, I_WIP, lr_IP, dWIP)
-            _k_lateral(plastic and has_PI, lat and has_PI, BPI, I_BPI, lr_PI, dBPI)
+            _kb_lateral(plastic and has_IP, lat and has_IP, WIP, I_WIP, s, dense_IP, lrIP, lrIP_b, dWIP)
+            _kb_lateral(plastic and has_PI, lat and has_PI, BPI, I_BPI, s, dense_PI, lrPI, lrPI_b, dBPI)
             if want_mse:
                 mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
-            _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
-            _k_capture_dw(dw_every, cap_out, s, t, dW)
+            _kb_watch(check_every, step_base + t - t0 + 1, s, u, WPP, found, det)
+            _kb_capture_dw(dw_every, cap_out, s, t, dWPP)
