@@ -341,6 +341,13 @@ def test_compare_pass_on_numba_matches_numpy(name, monkeypatch):
                 assert_close(v, b.state[k], f"state {k}", a.state.get(CANCELLING_STATE.get(k)))
 
 
+def test_compare_pass_on_numba_per_block_errormc(monkeypatch):
+    """The compiled --compare BP pass over per-block weights (dW_PP captured block after block)."""
+    from numpy_model.models.kernels import STORAGE_ENV
+    monkeypatch.setenv(STORAGE_ENV, "blocks")
+    test_compare_pass_on_numba_matches_numpy("errormc_layered", monkeypatch)
+
+
 def test_kernel_cache_folder_follows_every_kernel_source(tmp_path, monkeypatch):
     """numba checks only the entry point's file: the cache folder is named after a digest of all
     kernel sources, so an edit of a shared loop cannot bring back a stale kernel."""

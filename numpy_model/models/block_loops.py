@@ -4,12 +4,19 @@ A weight matrix reaches a kernel as a tuple of its stored (S, rows, cols) arrays
 (nb, 2) array `offs` of where each sits in the full matrix (row start, column start); a dense
 matrix is one block at (0, 0). Only stored entries are read or written, as in the NumPy step
 (kernels.matvec, Transposes.refresh, rank1). Compiled with the loops of numpy_model.models.loops
-by `compiled.jit_module`; every expression keeps the grouping of the NumPy step it mirrors and
-every sum runs over its index in order (docs/model.md §0).
+by `compiled.jit_module`. Every loop runs over row views with plain range indices (an offset
+index would make numba check for negative indices and keep the compiler from vectorising).
+Every expression keeps the grouping of the NumPy step it mirrors; sums run over their index in
+order, except dot products of rows of at least DOT_VECTOR entries: `_kbf_dot` is compiled with
+reassociation allowed (and nothing else of fastmath: no FMA contraction), so that it runs in
+vector registers like BLAS's, a regrouping within rounding as BLAS's is (docs/model.md §0).
 """
 import numpy as np
 
 from .loops import _k_peak
+
+#: rows at least this long are summed by the vectorised `_kbf_dot`
+DOT_VECTOR = 128
 
 
 def offsets(blocks):
@@ -24,31 +31,51 @@ def nonempty(arrays, S):
     return tuple(arrays) if len(arrays) else (np.zeros((S, 0, 0)),)
 
 
-def _kb_matvec(Ws, offs, nb, s, x, out, mul):
-    """out[rows of b] = W_b x[cols of b] (mul: times out) for the first nb stored arrays of seed s;
-    four rows at a time, so that four independent sums are in flight."""
-    for b in range(nb):
-        W = Ws[b][s]
-        r0, c0 = offs[b, 0], offs[b, 1]
-        n, m = W.shape
-        for q in range(n // 4):
-            i = 4 * q
-            a0 = a1 = a2 = a3 = 0.0
-            for j in range(m):
-                xj = x[c0 + j]
-                a0 += W[i, j] * xj
-                a1 += W[i + 1, j] * xj
-                a2 += W[i + 2, j] * xj
-                a3 += W[i + 3, j] * xj
-            _kb_put(out, r0 + i, a0, mul)
-            _kb_put(out, r0 + i + 1, a1, mul)
-            _kb_put(out, r0 + i + 2, a2, mul)
-            _kb_put(out, r0 + i + 3, a3, mul)
-        for i in range(n - n % 4, n):
-            a = 0.0
-            for j in range(m):
-                a += W[i, j] * x[c0 + j]
-            _kb_put(out, r0 + i, a, mul)
+def _kbf_dot(w, x):
+    """sum_j w_j x_j of two 1-D views, reassociated by the compiler (vector partial sums)."""
+    acc = 0.0
+    for j in range(w.shape[0]):
+        acc += w[j] * x[j]
+    return acc
+
+
+def _kb_dot(w, x):
+    """sum_j w_j x_j of two 1-D views of one length: in order for short rows, else `_kbf_dot`."""
+    if w.shape[0] >= DOT_VECTOR:
+        return _kbf_dot(w, x)
+    acc = 0.0
+    for j in range(w.shape[0]):
+        acc += w[j] * x[j]
+    return acc
+
+
+def _kb_rows(W, x, out, mul):
+    """out = W x (mul: times out) for one stored array and views x, out of its columns and rows:
+    long rows by `_kbf_dot`; short ones in order, four rows at a time (four independent sums
+    in flight, where one running sum would wait on every add)."""
+    n, m = W.shape
+    if m >= DOT_VECTOR:
+        for i in range(n):
+            _kb_put(out, i, _kbf_dot(W[i], x), mul)
+        return
+    for q in range(n // 4):
+        i = 4 * q
+        a0 = a1 = a2 = a3 = 0.0
+        for j in range(m):
+            xj = x[j]
+            a0 += W[i, j] * xj
+            a1 += W[i + 1, j] * xj
+            a2 += W[i + 2, j] * xj
+            a3 += W[i + 3, j] * xj
+        _kb_put(out, i, a0, mul)
+        _kb_put(out, i + 1, a1, mul)
+        _kb_put(out, i + 2, a2, mul)
+        _kb_put(out, i + 3, a3, mul)
+    for i in range(n - n % 4, n):
+        a = 0.0
+        for j in range(m):
+            a += W[i, j] * x[j]
+        _kb_put(out, i, a, mul)
 
 
 def _kb_put(out, i, a, mul):
@@ -58,105 +85,149 @@ def _kb_put(out, i, a, mul):
         out[i] = a
 
 
+def _kb_matvec(Ws, offs, nb, s, x, out, mul):
+    """out[rows of b] = W_b x[cols of b] (mul: times out) for the first nb stored arrays of seed s."""
+    for b in range(nb):
+        W = Ws[b][s]
+        n, m = W.shape
+        _kb_rows(W, x[offs[b, 1]:offs[b, 1] + m], out[offs[b, 0]:offs[b, 0] + n], mul)
+
+
 def _kb_vecmat(x, Bs, offs, s, out):
-    """out[cols of b] = x[rows of b] B_b (B_b the stored transpose of a backward block), every
-    sum over the rows in order; four columns at a time."""
+    """out[cols of b] = x[rows of b] B_b (B_b the stored transpose of a backward block), row by
+    row: every sum over the rows in order, each step a contiguous vector update."""
     for b in range(len(Bs)):
         B = Bs[b][s]
-        r0, c0 = offs[b, 0], offs[b, 1]
         n, m = B.shape
-        for q in range(m // 4):
-            j = 4 * q
-            a0 = a1 = a2 = a3 = 0.0
-            for i in range(n):
-                xi = x[r0 + i]
-                a0 += xi * B[i, j]
-                a1 += xi * B[i, j + 1]
-                a2 += xi * B[i, j + 2]
-                a3 += xi * B[i, j + 3]
-            out[c0 + j], out[c0 + j + 1], out[c0 + j + 2], out[c0 + j + 3] = a0, a1, a2, a3
-        for j in range(m - m % 4, m):
-            a = 0.0
-            for i in range(n):
-                a += x[r0 + i] * B[i, j]
-            out[c0 + j] = a
+        xs, o = x[offs[b, 0]:offs[b, 0] + n], out[offs[b, 1]:offs[b, 1] + m]
+        for j in range(m):
+            o[j] = 0.0
+        for i in range(n):
+            xi, row = xs[i], B[i]
+            for j in range(m):
+                o[j] += xi * row[j]
 
 
 def _kb_forward_pass(plastic, fw, keep, Ws, dWs, offs, s, r, r_prev, post, dense_lr, lr_mat, lr_blk,
                      vbas, refresh, Bs, n0):
-    """One pass over the stored W_PP of seed s, four rows at a time: v_bas = W_PP r from the
-    pre-update rows; in a plastic step, first the BP refresh of the B_II^T rows these rows are the
-    source of (from the pre-update rows), then dW = (post r_prev^T) * (dt eta) (kept in dWs when
-    `keep`) and, when `fw`, W += dW (docs/model.md §4.4.1, §4.4.3). The rate dt eta is the
-    (S, rows, cols) lr_mat of a dense matrix (dense_lr), else one lr_blk[b] per stored array."""
+    """One pass over the stored W_PP of seed s, row by row: v_bas = W_PP r from the pre-update
+    row; in a plastic step, first the BP refresh of the B_II^T row it is the source of (from the
+    pre-update row), then dW = (post r_prev^T) * (dt eta) (kept in dWs when `keep`) and, when `fw`,
+    W += dW (docs/model.md §4.4.1, §4.4.3). The rate dt eta is the (S, rows, cols) lr_mat of a
+    dense matrix (dense_lr), else one lr_blk[b] per stored array. Short rows (a small net): each
+    job over the whole array in turn (the same numbers)."""
     for b in range(len(Ws)):
         W, dW = Ws[b][s], dWs[b][s]
-        r0, c0 = offs[b, 0], offs[b, 1]
         n, m = W.shape
-        for i4 in range(0, n, 4):
-            k = min(4, n - i4)
-            if k == 4:
-                a0 = a1 = a2 = a3 = 0.0
-                for j in range(m):
-                    xj = r[c0 + j]
-                    a0 += W[i4, j] * xj
-                    a1 += W[i4 + 1, j] * xj
-                    a2 += W[i4 + 2, j] * xj
-                    a3 += W[i4 + 3, j] * xj
-                vbas[r0 + i4], vbas[r0 + i4 + 1], vbas[r0 + i4 + 2], vbas[r0 + i4 + 3] = a0, a1, a2, a3
-            else:
-                for i in range(i4, i4 + k):
-                    a = 0.0
-                    for j in range(m):
-                        a += W[i, j] * r[c0 + j]
-                    vbas[r0 + i] = a
+        r0, c0 = offs[b, 0], offs[b, 1]
+        x, x_prev, v, p = r[c0:c0 + m], r_prev[c0:c0 + m], vbas[r0:r0 + n], post[r0:r0 + n]
+        if m < DOT_VECTOR:             # short rows (small nets): whole-array loops, all in L1
+            _kb_rows(W, x, v, False)
+            if plastic:
+                _kb_refresh_block(refresh, Bs, W, b, s, n0)
+                _kb_rank1_block(W, dW, p, x_prev, dense_lr, lr_mat[s], lr_blk[b], keep, fw)
+            continue
+        for i in range(n):
+            v[i] = _kbf_dot(W[i], x)
             if not plastic:
                 continue
-            _kb_refresh_rows(refresh, Bs, W, b, i4, i4 + k, s, n0)
-            if not (keep or fw):
-                continue
-            for i in range(i4, i4 + k):
-                p = post[r0 + i]
-                if dense_lr:
-                    lr = lr_mat[s, i]
-                    for j in range(m):
-                        d = (p * r_prev[c0 + j]) * lr[j]
-                        if keep:
-                            dW[i, j] = d
-                        if fw:
-                            W[i, j] += d
-                else:
-                    rate = lr_blk[b]
-                    for j in range(m):
-                        d = (p * r_prev[c0 + j]) * rate
-                        if keep:
-                            dW[i, j] = d
-                        if fw:
-                            W[i, j] += d
+            _kb_refresh_row(refresh, Bs, W, b, i, s, n0)
+            if dense_lr:
+                _kb_rank1_row(W[i], dW[i], p[i], x_prev, lr_mat[s, i], keep, fw)
+            else:
+                _kb_rank1_row_scalar(W[i], dW[i], p[i], x_prev, lr_blk[b], keep, fw)
 
 
-def _kb_refresh_rows(refresh, Bs, W, b, i0, i1, s, n0):
-    """B_II^T from rows i0 .. i1-1 of the pre-update stored array b of W_PP (common.bp_refresh):
-    mode 1 (dense, equal sizes) B^T[i] = W[i, n0:] * mask[i] + N^T[i]; mode 2 by the rectangles
-    `pairs` = (dst array, dst row, dst col, src array, src row, src col, rows, cols):
-    B^T[dst] = N^T[dst] + W[src] (Transposes with transpose False)."""
+def _kb_rank1_block(W, dW, p, x, dense_lr, lr, rate, keep, fw):
+    """The forward rule on a whole stored array: dW = (p x^T) * (dt eta); dW kept (keep), W += dW (fw)."""
+    n, m = W.shape
+    if dense_lr or keep:
+        for i in range(n):
+            pi = p[i]
+            if dense_lr:
+                for j in range(m):
+                    dW[i, j] = (pi * x[j]) * lr[i, j]
+            else:
+                for j in range(m):
+                    dW[i, j] = (pi * x[j]) * rate
+        if fw:
+            for i in range(n):
+                for j in range(m):
+                    W[i, j] += dW[i, j]
+    elif fw:
+        for i in range(n):
+            pi = p[i]
+            for j in range(m):
+                W[i, j] += (pi * x[j]) * rate
+
+
+def _kb_refresh_block(refresh, Bs, W, b, s, n0):
+    """_kb_refresh_row for every row of the stored array b of W_PP."""
     mode, Ns, mask, pairs, rest = refresh
     if mode == 1:
-        B, N = Bs[0][s], Ns[0][s]
-        for i in range(i0, min(i1, B.shape[0])):
+        B, N, M = Bs[0][s], Ns[0][s], mask[s]
+        for i in range(min(W.shape[0], B.shape[0])):
             for j in range(B.shape[1]):
-                B[i, j] = W[i, n0 + j] * mask[s, i, j] + N[i, j]
+                B[i, j] = W[i, n0 + j] * M[i, j] + N[i, j]
+    elif mode == 2:
+        for i in range(W.shape[0]):
+            _kb_refresh_row(refresh, Bs, W, b, i, s, n0)
+
+
+def _kb_rank1_row(w, dw, p, x, lr, keep, fw):
+    """One row of the forward rule, per-entry rates: d_j = (p x_j) lr_j; dw = d (keep), w += d (fw)."""
+    m = w.shape[0]
+    if keep and fw:
+        for j in range(m):
+            d = (p * x[j]) * lr[j]
+            dw[j] = d
+            w[j] += d
+    elif keep:
+        for j in range(m):
+            dw[j] = (p * x[j]) * lr[j]
+    elif fw:
+        for j in range(m):
+            w[j] += (p * x[j]) * lr[j]
+
+
+def _kb_rank1_row_scalar(w, dw, p, x, rate, keep, fw):
+    """_kb_rank1_row with one rate for the row (a per-block array)."""
+    m = w.shape[0]
+    if keep and fw:
+        for j in range(m):
+            d = (p * x[j]) * rate
+            dw[j] = d
+            w[j] += d
+    elif keep:
+        for j in range(m):
+            dw[j] = (p * x[j]) * rate
+    elif fw:
+        for j in range(m):
+            w[j] += (p * x[j]) * rate
+
+
+def _kb_refresh_row(refresh, Bs, W, b, i, s, n0):
+    """B_II^T from row i of the pre-update stored array b of W_PP (common.bp_refresh): mode 1
+    (dense, equal sizes) B^T[i] = W[i, n0:] * mask[i] + N^T[i]; mode 2 by the rectangles `pairs`
+    = (dst array, dst row, dst col, src array, src row, src col, rows, cols):
+    B^T[dst] = N^T[dst] + W[src] (kernels.Transposes with transpose False)."""
+    mode, Ns, mask, pairs, rest = refresh
+    if mode == 1:
+        B = Bs[0][s]
+        if i < B.shape[0]:
+            m = B.shape[1]
+            dst, noise, w, k = B[i], Ns[0][s][i], W[i, n0:n0 + m], mask[s, i]
+            for j in range(m):
+                dst[j] = w[j] * k[j] + noise[j]
     elif mode == 2:
         for p in range(pairs.shape[0]):
-            if pairs[p, 3] != b:
+            sr, nr = pairs[p, 4], pairs[p, 6]
+            if pairs[p, 3] != b or i < sr or i >= sr + nr:
                 continue
-            db, dr, dc, sr, sc, nr, nc = pairs[p, 0], pairs[p, 1], pairs[p, 2], pairs[p, 4], pairs[p, 5], \
-                pairs[p, 6], pairs[p, 7]
-            B, N = Bs[db][s], Ns[db][s]
-            for i in range(max(i0, sr), min(i1, sr + nr)):
-                q = dr + i - sr
-                for j in range(nc):
-                    B[q, dc + j] = N[q, dc + j] + W[i, sc + j]
+            db, q, dc, sc, nc = pairs[p, 0], pairs[p, 1] + i - sr, pairs[p, 2], pairs[p, 5], pairs[p, 7]
+            dst, noise, w = Bs[db][s][q, dc:dc + nc], Ns[db][s][q, dc:dc + nc], W[i, sc:sc + nc]
+            for j in range(nc):
+                dst[j] = noise[j] + w[j]
 
 
 def _kb_refresh_rest(refresh, Bs, s):
@@ -169,8 +240,9 @@ def _kb_refresh_rest(refresh, Bs, s):
         b, r0, c0, nr, nc = rest[p, 0], rest[p, 1], rest[p, 2], rest[p, 3], rest[p, 4]
         B, N = Bs[b][s], Ns[b][s]
         for i in range(r0, r0 + nr):
-            for j in range(c0, c0 + nc):
-                B[i, j] = N[i, j]
+            dst, noise = B[i, c0:c0 + nc], N[i, c0:c0 + nc]
+            for j in range(nc):
+                dst[j] = noise[j]
 
 
 def _kb_lateral(plastic, apply, Ws, Is, s, dense_lr, lr_mat, lr_blk, dWs):
@@ -179,14 +251,19 @@ def _kb_lateral(plastic, apply, Ws, Is, s, dense_lr, lr_mat, lr_blk, dWs):
     if not (plastic or apply):
         return
     for b in range(len(Ws)):
-        W, I, dW = Ws[b][s], Is[b], dWs[b][s]
+        W, I, dW, lr, rate = Ws[b][s], Is[b], dWs[b][s], lr_mat[s], lr_blk[b] if not dense_lr else 0.0
         n, m = W.shape
-        for i in range(n):
-            for j in range(m):
-                if plastic:
-                    rate = lr_mat[s, i, j] if dense_lr else lr_blk[b]
+        if plastic and dense_lr:
+            for i in range(n):
+                for j in range(m):
+                    dW[i, j] = lr[i, j] * (W[i, j] - I[i, j])
+        elif plastic:
+            for i in range(n):
+                for j in range(m):
                     dW[i, j] = rate * (W[i, j] - I[i, j])
-                if apply:
+        if apply:
+            for i in range(n):
+                for j in range(m):
                     W[i, j] += dW[i, j]
 
 

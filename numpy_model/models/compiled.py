@@ -114,10 +114,13 @@ def jit_module(module):
             if mod.__name__ in _COMPILED:
                 continue
             for name, fn in list(vars(mod).items()):
-                if name.startswith(("_kernel_", "_k_", "_kb_")) and callable(fn) \
+                if name.startswith(("_kernel_", "_k_", "_kb_", "_kbf_")) and callable(fn) \
                         and not isinstance(fn, numba.core.registry.CPUDispatcher):
-                    inline = "never" if name == "_kernel_phase" else "always"
-                    setattr(mod, name, numba.njit(cache=True, inline=inline)(fn))
+                    if name.startswith("_kbf_"):    # vectorised sums (block_loops): reassociation only
+                        jitted = numba.njit(cache=True, fastmath={"reassoc"})(fn)
+                    else:
+                        jitted = numba.njit(cache=True, inline="never" if name == "_kernel_phase" else "always")(fn)
+                    setattr(mod, name, jitted)
             _COMPILED.add(mod.__name__)
     finally:
         numba.config.CACHE_DIR = user_dir

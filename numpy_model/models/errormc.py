@@ -22,7 +22,7 @@ import numpy as np
 
 from ..state import Constants
 from . import common
-from .block_loops import (_kb_capture_dw, _kb_forward_pass, _kb_lateral, _kb_matvec, _kb_refresh_rest,
+from .block_loops import (_kb_capture_dw, _kb_dot, _kb_forward_pass, _kb_lateral, _kb_matvec, _kb_refresh_rest,
                           _kb_vecmat, _kb_watch)
 from .loops import _k_capture, _k_dphi, _k_euler, _k_forward_post, _k_lookahead, _k_mse, _k_phi, _k_sum
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
@@ -353,30 +353,25 @@ def _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old,
         rE[i] = _k_phi(actE[i], ub[NP + i], sE[i], oE[i])
 
 
-def _kernel_dendrites(s, oPI, oB, BPI, B, rE, vapi, vden):
-    """dendrites: v_api = B_PI r_E, v_den = B_II r_E (B_II^T stored; v_bas = W_PP r is in the
-    forward pass, the varphi_transfer factor W_IP phi' after it)."""
-    _kb_matvec(BPI, oPI, len(BPI), s, rE, vapi, False)
-    _kb_vecmat(rE, B, oB, s, vden)
+def _kernel_output_drive(o0, nudged, y, t, WIPo, ro, co, dP, r, n0, gt, e, DE):
+    """The output errors' drive g_t W_IP (phi' (y - r)) (W_IP's output block at rows ro.., cols
+    co.. of the stored array WIPo); 0 without nudging."""
+    if nudged:
+        for j in range(e.shape[0]):
+            e[j] = dP[o0 + j] * (y[t, j] - r[n0 + o0 + j])
+    for i in range(DE.shape[0]):
+        DE[i] = _kb_dot(WIPo[ro + i, co:co + e.shape[0]], e) * gt if nudged else 0.0
 
 
-def _kernel_somatic_drive(g, o0, io0, io1, nudged, y, t, WIPo, ro, co, dP, r, n0, vbas, vapi, vden, u,
-                          tau, du):
-    """somatic_drive D = [g_b v_bas + g_a v_api | g_d v_den], output errors g_t W_IP (phi' (y - r))
-    (W_IP's output block at rows ro.., cols co.. of the stored array WIPo), and its Euler
+def _kernel_somatic_drive(g, io0, vbas, vapi, vden, DE, u, tau, du):
+    """somatic_drive D = [g_b v_bas + g_a v_api | g_d v_den], the output errors' DE, and its Euler
     increment du = dt ((tau D - u) / tau)."""
-    gb, ga, gd, gt, dt = g
+    gb, ga, gd, dt = g
     NP, NI = vbas.shape[0], vden.shape[0]
     for i in range(NP):
         du[i] = _k_euler(vbas[i] * gb + ga * vapi[i], u[i], tau[i], tau[i], dt)
     for i in range(NI):
-        du[NP + i] = _k_euler(vden[i] * gd, u[NP + i], tau[NP + i], tau[NP + i], dt)
-    for i in range(io0, io1):
-        acc = 0.0
-        if nudged:
-            for j in range(y.shape[1]):
-                acc += WIPo[ro + i - io0, co + j] * (dP[o0 + j] * (y[t, j] - r[n0 + o0 + j]))
-        D = acc * gt if nudged else 0.0
+        D = DE[i - io0] if io0 <= i < io0 + DE.shape[0] else vden[i] * gd
         du[NP + i] = _k_euler(D, u[NP + i], tau[NP + i], tau[NP + i], dt)
 
 
@@ -394,7 +389,7 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ide
     oW, oIP, oPI, oB = offs
     (u_, u_old_, ub_, r_, rp_, vb_, vbp_, rI_, rIp_, vd_, vdp_, va_, vap_, dP_) = buffers
     WPP, dWPP, WIP, dWIP, BPI, dBPI, B = weights
-    du, post = np.empty(u_.shape[1]), np.empty(dP_.shape[1])
+    du, post, e, DE = np.empty(u_.shape[1]), np.empty(dP_.shape[1]), np.empty(o1 - o0), np.empty(io1 - io0)
     for s in range(u_.shape[0]):
         u, u_old, ub, dP = u_[s], u_old_[s], ub_[s], dP_[s]
         r, r_prev, vbas, vbas_prev = r_[s], rp_[s], vb_[s], vbp_[s]
@@ -408,16 +403,18 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ide
             _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old, ub, r, dP, rE)
             for j in range(n0):
                 r[j] = x[t, j]
-            _kernel_dendrites(s, oPI, oB, BPI, B, rE, vapi, vden)
+            # dendrites, plasticity, somatic drive (section 4.4 steps 4-8), each matrix read once
+            _kb_matvec(BPI, oPI, len(BPI), s, rE, vapi, False)        # v_api = B_PI r_E
+            _kernel_output_drive(o0, nudged, y, t, WIPo, r_out, c_out, dP, r, n0, gt, e, DE)
+            _kb_vecmat(rE, B, oB, s, vden)                             # v_den = B_II r_E, old B_II
             if plastic:                     # plasticity: the forward rule's post term, B_II^T = N^T
                 _k_forward_post(use_act, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
                 _kb_refresh_rest(refresh, B, s)
             _kb_forward_pass(plastic, fw, keep, WPP, dWPP, oW, s, r, r_prev, post, dense_W, lrW, lrW_b, vbas,
-                             refresh, B, n0)
-            if varphi:
+                             refresh, B, n0)                          # v_bas, B_II refresh, dW_PP
+            if varphi:                                                 # v_den * (W_IP phi')
                 _kb_matvec(WIP, oIP, n_varphi, s, dP, vden, True)
-            _kernel_somatic_drive((gb, ga, gd, gt, dt), o0, io0, io1, nudged, y, t, WIPo, r_out, c_out, dP, r,
-                                  n0, vbas, vapi, vden, u, tau, du)
+            _kernel_somatic_drive((gb, ga, gd, dt), io0, vbas, vapi, vden, DE, u, tau, du)
             u, u_old = u_old, u                                            # advance
             _k_sum(u_old, du, u)
             _kb_lateral(plastic and has_IP, lat and has_IP, WIP, I_WIP, s, dense_IP, lrIP, lrIP_b, dWIP)
