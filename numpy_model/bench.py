@@ -228,7 +228,8 @@ def main(argv=None):
     min_time = 0.15 if args.quick else 0.6
     cores = max(1, args.cores)
     print(f"numpy {np.__version__}, python {platform.python_version()}, {os.cpu_count()} cores; "
-          f"backend {BACKEND}; training steps, best of 5 runs")
+          f"backend {BACKEND}; BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}; "
+          f"training steps, best of 5 runs")
     if compile_s is not None:
         print(f"numba {compiled.numba_version()}: first call of the errormc kernel in this process "
               f"{compile_s:.2f} s (compile, or load from numba's cache); not in the timings below")
@@ -249,5 +250,20 @@ def main(argv=None):
     return 0
 
 
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _one_blas_thread():
+    """Time what runner.py runs: one BLAS thread per simulation unless the environment says
+    otherwise (set before numpy loads BLAS, hence a re-exec; threaded BLAS makes the 10-n_R-784
+    step 3-30x slower on this machine class)."""
+    if all(v in os.environ for v in BLAS_THREAD_VARS):
+        return
+    for var in BLAS_THREAD_VARS:
+        os.environ.setdefault(var, "1")
+    os.execv(sys.executable, [sys.executable, "-m", "numpy_model.bench"] + sys.argv[1:])
+
+
 if __name__ == "__main__":
+    _one_blas_thread()
     sys.exit(main())
