@@ -13,7 +13,7 @@ vector registers like BLAS's, a regrouping within rounding as BLAS's is (docs/mo
 """
 import numpy as np
 
-from .loops import _k_peak
+from .loops import _k_matvec, _k_peak, _k_put
 
 #: rows at least this long are summed by the vectorised `_kbf_dot`
 DOT_VECTOR = 128
@@ -51,38 +51,12 @@ def _kb_dot(w, x):
 
 def _kb_rows(W, x, out, mul):
     """out = W x (mul: times out) for one stored array and views x, out of its columns and rows:
-    long rows by `_kbf_dot`; short ones in order, four rows at a time (four independent sums
-    in flight, where one running sum would wait on every add)."""
-    n, m = W.shape
-    if m >= DOT_VECTOR:
-        for i in range(n):
-            _kb_put(out, i, _kbf_dot(W[i], x), mul)
-        return
-    for q in range(n // 4):
-        i = 4 * q
-        a0 = a1 = a2 = a3 = 0.0
-        for j in range(m):
-            xj = x[j]
-            a0 += W[i, j] * xj
-            a1 += W[i + 1, j] * xj
-            a2 += W[i + 2, j] * xj
-            a3 += W[i + 3, j] * xj
-        _kb_put(out, i, a0, mul)
-        _kb_put(out, i + 1, a1, mul)
-        _kb_put(out, i + 2, a2, mul)
-        _kb_put(out, i + 3, a3, mul)
-    for i in range(n - n % 4, n):
-        a = 0.0
-        for j in range(m):
-            a += W[i, j] * x[j]
-        _kb_put(out, i, a, mul)
-
-
-def _kb_put(out, i, a, mul):
-    if mul:
-        out[i] = a * out[i]
+    long rows by `_kbf_dot`, short ones in order by loops._k_matvec (four rows at a time)."""
+    if W.shape[1] >= DOT_VECTOR:
+        for i in range(W.shape[0]):
+            _k_put(out, i, _kbf_dot(W[i], x), mul)
     else:
-        out[i] = a
+        _k_matvec(W, x, out, mul)
 
 
 def _kb_matvec(Ws, offs, nb, s, x, out, mul):
