@@ -1,4 +1,5 @@
 """Saved per-seed objects, model.pkl (dill) and atomic writes (docs/model.md §8.4)."""
+import io
 import os
 import pickle
 import tempfile
@@ -29,6 +30,14 @@ class Network:
 
 def atomic_write_bytes(path, data):
     """Write via a temporary file in the same directory and rename (never a half file)."""
+    atomic_write(path, lambda fh: fh.write(data))
+
+
+def atomic_write(path, write, before_rename=None):
+    """Call write(file object) on a temporary file in the same directory, fsync it and rename it
+    to `path`: a reader sees the old file or the complete new one, never a half file.
+    `before_rename()` runs between the complete temporary file and the rename (checkpoints keep
+    the previous one there, so that the newest is missing only between two renames)."""
     d = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.basename(path))
     try:
@@ -36,9 +45,11 @@ def atomic_write_bytes(path, data):
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)      # mkstemp creates 0600; give the usual file mode
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        if before_rename is not None:
+            before_rename()
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -46,18 +57,35 @@ def atomic_write_bytes(path, data):
         raise
 
 
-def dumps(obj):
-    """The bytes of model.pkl (or a checkpoint): the standard library's C pickler when it can
-    (50-100x faster than dill's pure-Python one on the ~1e5 arrays and rows of a long run's
-    series; the file is a plain pickle, which dill.load reads), dill for what only dill can pickle."""
+#: pickle protocol of model.pkl and checkpoints: 5 writes a contiguous array's buffer without an
+#: extra copy (3x faster than 4 on the 10-1000-784 nets' 230 MB model.pkl); Python >= 3.8 reads it
+PROTOCOL = 5
+
+
+def dump(obj, fh):
+    """Pickle obj into the binary file fh: the standard library's C pickler when it can (50-100x
+    faster than dill's pure-Python one on the ~1e5 arrays and rows of a long run's series; the
+    file is a plain pickle, which dill.load reads), dill for what only dill can pickle (the file is
+    then rewritten from its start)."""
+    start = fh.tell()
     try:
-        return pickle.dumps(obj, protocol=4)
+        pickle.dump(obj, fh, protocol=PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError):
-        return dill.dumps(obj, protocol=4)
+        fh.seek(start)
+        fh.truncate()
+        dill.dump(obj, fh, protocol=PROTOCOL)
+
+
+def dumps(obj):
+    """The bytes `dump` writes."""
+    buf = io.BytesIO()
+    dump(obj, buf)
+    return buf.getvalue()
 
 
 def save_models(path, models):
-    atomic_write_bytes(path, dumps(models))
+    """model.pkl (a list of Networks, teacher first), pickled straight into the temporary file."""
+    atomic_write(path, lambda fh: dump(models, fh))
 
 
 def loads(data):

@@ -12,7 +12,7 @@ from .ensemble import Ensemble
 from .circuit.init import apply_sps, draw_network
 from .models import RATE_TARGET_DEFAULT, compiled
 from .analysis.compare import run_compare
-from .io import Network, atomic_write_bytes, dumps, final_state, loads
+from .io import Network, atomic_write, dump, final_state, loads
 from .params import effective_rate_target
 from .protocol import TASKS, finish_logs, run_students, run_teacher, steps_per_sample
 from .signals import step_inputs
@@ -156,10 +156,12 @@ class Checkpointer:
                             f"{self.path}; run the same command again to resume")
 
     def write(self, run):
-        blob = dumps({"version": 1, "key": self.key, "head": self.head, "run": run})
-        if os.path.exists(self.path):
-            os.replace(self.path, os.path.join(self.dir, self.PREV))
-        atomic_write_bytes(self.path, blob)
+        blob = {"version": 1, "key": self.key, "head": self.head, "run": run}
+
+        def keep_previous():
+            if os.path.exists(self.path):
+                os.replace(self.path, os.path.join(self.dir, self.PREV))
+        atomic_write(self.path, lambda fh: dump(blob, fh), before_rename=keep_previous)
         self.last = time.time()
 
     def load(self):

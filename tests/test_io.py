@@ -10,7 +10,7 @@ def test_plain_pickle_loads_with_dill_and_keeps_every_value(tmp_path):
                   rng=np.random.default_rng(3), mc_model="errormc", layers=[3, 2], seed=1)
     path = tmp_path / "model.pkl"
     save_models(path, [net])
-    assert path.read_bytes()[:2] == b"\x80\x04"
+    assert path.read_bytes()[:2] == b"\x80\x05"      # protocol 5: arrays without an extra copy
     with open(path, "rb") as fh:
         back = dill.load(fh)[0]
     np.testing.assert_array_equal(back.WPP[0], net.WPP[0])
@@ -25,3 +25,17 @@ def test_what_only_dill_can_pickle_falls_back_to_dill(tmp_path):
     data = dumps([net])
     assert loads(data)[0].hook(1) == 2
     assert dill.loads(data)[0].hook(2) == 3
+
+
+def test_dill_fallback_rewrites_the_file_from_its_start(tmp_path):
+    """The C pickler fails part-way (a lambda after a large array): the file then holds dill's
+    pickle alone, not the plain pickler's partial output followed by it."""
+    big = np.arange(10 ** 5, dtype=float)
+    net = Network(WPP=[big], hook=lambda x: x * 2)
+    path = tmp_path / "model.pkl"
+    save_models(path, [net])
+    assert path.read_bytes() == dumps([net])
+    back = load_models(path)[0]
+    np.testing.assert_array_equal(back.WPP[0], big)
+    assert back.hook(4) == 8
+    assert not list(tmp_path.glob(".tmp-*"))
