@@ -16,7 +16,6 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg.blas import dger
 
 # Batched matrix-vector product over the seed axis: (S, a, b), (S, b) -> (S, a). numpy >= 2.2 has
 # it as one gufunc (the same kernel and numbers as matmul, less call overhead).
@@ -145,6 +144,7 @@ def rank1(dW, blocks, post, pre, lr):
 def rank1_add(W, blocks, post, pre, lr):
     """W += lr post pre^T per stored block and seed, in one BLAS ger pass (per-block storage):
     (lr post_i) pre_j instead of (post_i pre_j) lr, a regrouping within an ulp (§4.4.1)."""
+    from scipy.linalg.blas import dger        # here: scipy.linalg takes 0.2 s to import
     for a, (r, c), rate in zip(W, blocks.stored, lr):
         for s in range(a.shape[0]):
             out = dger(rate, pre[s, c], post[s, r], a=a[s].T, overwrite_a=True)
