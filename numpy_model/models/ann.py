@@ -14,8 +14,8 @@ import numpy as np
 
 from ..state import Constants
 from . import common, sacramento2018 as sac
-from .loops import (_k_add_into, _k_bp_refresh_T, _k_capture, _k_capture_dw, _k_dphi, _k_mse, _k_phi,
-                    _k_rank1, _k_sum, _k_watch)
+from .loops import (_k_bp_refresh_T, _k_capture, _k_capture_dw, _k_dphi, _k_mse, _k_phi, _k_rank1_span,
+                    _k_scaled_matvec_span, _k_sum, _k_watch)
 from .kernels import mv
 
 RATE_TARGET_DEFAULT = True
@@ -123,8 +123,9 @@ def layers_of(C, st, name):
 # ------------------------------------------------------------------------ compiled kernel (numba)
 # The same sub-steps as `step` above, one seed at a time in plain scalar loops (seeds are the
 # outer loop), compiled by numpy_model.models.compiled.jit_module when the numba backend runs.
-# The stored arrays are the dense (single-block) ones; every expression keeps the grouping of
-# the NumPy sub-step named in its comment.
+# The stored arrays are the dense (single-block) ones, whose row loops run over the columns of
+# each row's populated block only (kernels.Blocks.row_spans); every expression keeps the grouping
+# of the NumPy sub-step named in its comment.
 def compiled_unsupported(C):
     """Why these ann constants cannot run compiled, or None."""
     from .compiled import act_codes
@@ -146,8 +147,8 @@ def _compiled_static(C):
     actP, slopeP, offP = act_codes(C.phiP, S)
     mode, N_B, mask = transposed_refresh_arrays(C)
     return dict(ints=(lay.n0, lay.NP, lay.NPh, lay.out.start, lay.out.stop, mode),
-                floats=(float(C.c_ann),),
-                arrays=(actP, slopeP, offP, C.lr_WPP[0], N_B, mask))
+                arrays=(actP, slopeP, offP, C.lr_WPP[0], N_B, mask),
+                spans=(C.WPP.row_spans(), C.B.row_spans(), np.full(lay.NP, float(C.c_ann))))
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
@@ -158,7 +159,7 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     from .compiled import static
     k = static(C, _compiled_static)
     _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, want_mse, mse_mode, cap_mode,
-                  step_base, check_every, dw_every, k["ints"], k["floats"], k["arrays"],
+                  step_base, check_every, dw_every, k["ints"], k["arrays"], k["spans"],
                   (st.u, st.u_old, st.r_full, st.r_full_prev),
                   (st.WPP[0], st.dWPP[0], st.B[0]), mse_out, cap_out, found, det)
     if n % 2:                 # the rate swap and the advance's swap, once per step
@@ -178,46 +179,38 @@ def _kernel_rates(n0, actP, sP, oP, u, r, d, x, t):
         r[j] = x[t, j]
 
 
-def _kernel_somatic_drive(c_ann, NPh, o0, o1, nudged, y, t, W, B, d, r, n0, u, D, du):
+def _kernel_somatic_drive(c_vec, NPh, o0, o1, nudged, y, t, W, spanW, B, spanB, d, r, n0, u, D, du):
     """somatic_drive D = [c W_PP r | (d B_PP) u_E], output errors d (y - r) (0 without a target),
-    and du = D - u; each sum over its index in order."""
+    and du = D - u; each sum over its index in order (c_vec: c per row)."""
     NP = d.shape[0]
-    for i in range(NPh):
-        D[NP + i] = 0.0
-    for j in range(NP):
-        uj = u[NP + j]
-        for i in range(NPh):
-            D[NP + i] += (d[i] * B[i, j]) * uj
+    _k_scaled_matvec_span(B, d, u[NP:], D[NP:NP + NPh], spanB)
     for i in range(o0, o1):
         if nudged:
             D[NP + i] = d[i] * (y[t, i - o0] - r[n0 + i])
         else:
             D[NP + i] = 0.0
-    for i in range(NP):
-        D[i] = 0.0
-    for j in range(r.shape[0]):
-        rj = r[j]
-        for i in range(NP):
-            D[i] += (c_ann * W[i, j]) * rj
+    _k_scaled_matvec_span(W, c_vec, r, D[:NP], spanW)
     for i in range(du.shape[0]):
         du[i] = D[i] - u[i]
 
 
-def _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, B, N_B, mask):
-    """plasticity: dW_PP = (u_E r_prev^T) lr; BP refresh B_PP = W_PP^T * mask + N from the
-    pre-update W_PP."""
+def _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, spanB, N_B, mask, fw):
+    """plasticity: BP refresh B_PP = W_PP^T * mask + N from the pre-update W_PP, then
+    dW_PP = (u_E r_prev^T) lr and, when fw, W_PP += dW_PP in the same pass (apply_forward: u_E
+    is the pre-advance error either way)."""
     NP = W.shape[0]
-    _k_rank1(u[NP:], r_prev, lrW, dW)
     if mode == 1:
-        _k_bp_refresh_T(B, W, n0, N_B, mask)
+        _k_bp_refresh_T(B, W, n0, N_B, mask, spanB)
+    _k_rank1_span(u[NP:], r_prev, lrW, dW, W, spanW, fw)
 
 
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, want_mse, mse_mode, cap_mode, step_base,
-                  check_every, dw_every, ints, floats, arrays, buffers, weights, mse_out, cap_out, found, det):
+                  check_every, dw_every, ints, arrays, spans, buffers, weights, mse_out, cap_out, found,
+                  det):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
     n0, NP, NPh, o0, o1, mode = ints
-    c_ann = floats[0]
     actP, slopeP, offP, lr_WPP, N_B, mask = arrays
+    spanW, spanB, c_vec = spans
     u_, u_old_, r_, rp_ = buffers
     WPP_, dWPP_, B_ = weights
     D, du, d = np.empty(2 * NP), np.empty(2 * NP), np.empty(NP)
@@ -230,13 +223,11 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, want_mse, mse_mode, ca
             _k_capture(cap_mode, cap_out, s, t, r, u, n0, o0, o1)
             r, r_prev = r_prev, r                   # the rate buffers swap
             _kernel_rates(n0, actP, sP, oP, u, r, d, x, t)
-            _kernel_somatic_drive(c_ann, NPh, o0, o1, nudged, y, t, W, B, d, r, n0, u, D, du)
-            if plastic:
-                _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, B, N_B[s], mask[s])
+            _kernel_somatic_drive(c_vec, NPh, o0, o1, nudged, y, t, W, spanW, B, spanB, d, r, n0, u, D, du)
+            if plastic:                             # (with fw: apply_forward too)
+                _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, spanB, N_B[s], mask[s], fw)
             u, u_old = u_old, u                     # advance: u_old <- u, u <- u + Delta u
             _k_sum(u_old, du, u)
-            if fw:
-                _k_add_into(W, dW)
             if want_mse:                            # record.mse after the step
                 mse_out[s, t] = _k_mse(mse_mode, r, u, y, t, n0, o0, actP, sP, oP)
             _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)

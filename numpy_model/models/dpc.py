@@ -13,9 +13,9 @@ A linear activation is used for the students whatever `activation` says (§4.2).
 import numpy as np
 
 from . import common, sacramento2018 as sac
-from .loops import (_k_add_into, _k_apical, _k_bp_refresh_T, _k_capture, _k_capture_dw, _k_euler,
-                    _k_forward_post_units, _k_lookahead_rates, _k_matvec, _k_mse, _k_pyramidal_drive,
-                    _k_rank1, _k_sum, _k_watch)
+from .loops import (_k_apical, _k_bp_refresh_T, _k_capture, _k_capture_dw, _k_euler, _k_forward_post_units,
+                    _k_lookahead_rates, _k_mse, _k_pyramidal_drive, _k_rank1_span, _k_scaled_matvec_span,
+                    _k_sum, _k_watch)
 from .kernels import add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -85,8 +85,9 @@ def layers_of(C, st, name):
 # ------------------------------------------------------------------------ compiled kernel (numba)
 # The same sub-steps as `step` above, one seed at a time in plain scalar loops (seeds are the
 # outer loop), compiled by numpy_model.models.compiled.jit_module when the numba backend runs.
-# The stored arrays are the dense (single-block) ones; every expression keeps the grouping of
-# the NumPy sub-step named in its comment.
+# The stored arrays are the dense (single-block) ones, whose row loops run over the columns of
+# each row's populated blocks only (kernels.Blocks.row_spans); every expression keeps the
+# grouping of the NumPy sub-step named in its comment.
 def compiled_unsupported(C):
     """Why these dPC constants cannot run compiled, or None (as sacramento2018)."""
     return sac.compiled_unsupported(C)
@@ -106,7 +107,8 @@ def _compiled_static(C):
         arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float),
                 np.ascontiguousarray(C.tau_drive_nt, dtype=float), np.ascontiguousarray(C.gx, dtype=float),
                 np.ascontiguousarray(C.c_fw, dtype=float), actP, slopeP, offP,
-                C.lr_WPP[0], C.lr_PI[0] if has_PI else np.zeros((S, 1, 1)), N_B, mask))
+                C.lr_WPP[0], C.lr_PI[0] if has_PI else np.zeros((S, 1, 1)), N_B, mask),
+        spans=(C.WPP.row_spans(), C.BPI.row_spans(), C.B.row_spans(), np.ones(lay.NP)))
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
@@ -118,7 +120,7 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     k = static(C, _compiled_static)
     _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, phase.lat, want_mse, mse_mode,
                   cap_mode, step_base, check_every, dw_every, k["ints"], k["floats"], k["flags"], k["arrays"],
-                  (st.u, st.u_old, st.ub, st.ub_prev, st.r_full, st.r_full_prev, st.r_full_prev2,
+                  k["spans"], (st.u, st.u_old, st.ub, st.ub_prev, st.r_full, st.r_full_prev, st.r_full_prev2,
                    st.vbas, st.vbas_prev, st.vapi, st.vapi_prev),
                   (st.WPP[0], st.dWPP[0], st.BPI[0], st.dBPI[0], st.B[0]), mse_out, cap_out, found, det)
     for _ in range(n % 3):    # the three rate buffers rotate once per step
@@ -135,10 +137,12 @@ def _kernel_rates(n0, dt, tau_look, actP, sP, oP, u, u_old, ub, r, x, t):
     _k_lookahead_rates(n0, dt, tau_look, actP, sP, oP, u, u_old, ub, r, x, t)
 
 
-def _kernel_dendrites(n0, W, B, BPI, r, r_prev, vbas, vapi, tmp):
-    """v_bas = W_PP r, apical v_api = B_PP r_P + (B_PI r_I), r_I = r_breve_P of the previous step."""
-    _k_matvec(W, r, vbas, False)
-    _k_apical(B, BPI, r[n0:], r_prev[n0:], vapi, tmp)
+def _kernel_dendrites(n0, W, B, BPI, spans, r, r_prev, vbas, vapi, tmp):
+    """v_bas = W_PP r, apical v_api = B_PP r_P + (B_PI r_I), r_I = r_breve_P of the previous step,
+    over each matrix's row spans (`ones`: (1 W_ij) r_j = W_ij r_j exactly)."""
+    spW, spPI, spB, ones = spans
+    _k_scaled_matvec_span(W, ones, r, vbas, spW)
+    _k_apical(B, spB, BPI, spPI, ones, r[n0:], r_prev[n0:], vapi, tmp)
 
 
 def _kernel_somatic_drive(g, NPh, o0, o1, target, y, t, gx, vbas, vapi, u, tau, tau_nt, api, D, du):
@@ -154,31 +158,26 @@ def _kernel_somatic_drive(g, NPh, o0, o1, target, y, t, gx, vbas, vapi, u, tau, 
 
 
 def _kernel_plasticity(flags, n0, c_fw, acts, ub, r, r_prev, r_prev2, vbas_prev, vapi_prev, W, dW, lrW,
-                       dBPI, lrP, post, neg, B, N_B, mask):
-    """dW_PP and dB_PI = (-v_api,prev r_I,prev^T) lr (not applied yet), the BP refresh
-    B_PP = W_PP^T * mask + N from the pre-update W_PP."""
-    use_act, has_PI, mode = flags
+                       BPI, dBPI, lrP, post, neg, B, N_B, mask, spans):
+    """The BP refresh B_PP = W_PP^T * mask + N from the pre-update W_PP, then dW_PP and
+    dB_PI = (-v_api,prev r_I,prev^T) lr, each applied in the same pass where the phase applies
+    it (apply: W_PP in a forward phase, B_PI in a lateral one; nothing reads them in between)."""
+    use_act, has_PI, mode, fw, lat = flags
     actP, sP, oP = acts
+    spW, spPI, spB, _ = spans
+    if mode == 1:
+        _k_bp_refresh_T(B, W, n0, N_B, mask, spB)
     _k_forward_post_units(use_act, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
-    _k_rank1(post, r_prev, lrW, dW)
+    _k_rank1_span(post, r_prev, lrW, dW, W, spW, fw)
     if has_PI:
         for i in range(neg.shape[0]):
             neg[i] = -vapi_prev[i]
-        _k_rank1(neg, r_prev2[n0:], lrP, dBPI)
-    if mode == 1:
-        _k_bp_refresh_T(B, W, n0, N_B, mask)
-
-
-def _kernel_apply(fw, lat, has_PI, W, dW, BPI, dBPI):
-    """W_PP += dW_PP in a forward phase, B_PI += dB_PI in a lateral one."""
-    if fw:
-        _k_add_into(W, dW)
-    if lat and has_PI:
-        _k_add_into(BPI, dBPI)
+        _k_rank1_span(neg, r_prev2[n0:], lrP, dBPI, BPI, spPI, lat)
 
 
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mode, cap_mode, step_base,
-                  check_every, dw_every, ints, floats, flags, arrays, buffers, weights, mse_out, cap_out, found, det):
+                  check_every, dw_every, ints, floats, flags, arrays, spans, buffers, weights, mse_out, cap_out, found,
+                  det):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
     n0, NP, NPh, NI, o0, o1, mode = ints
     dt, gb = floats
@@ -201,16 +200,15 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mod
             vbas, vbas_prev, vapi, vapi_prev = vbas_prev, vbas, vapi_prev, vapi
             ub, ub_prev = ub_prev, ub
             _kernel_rates(n0, dt, tau_look, actP, sP, oP, u, u_old, ub, r, x, t)
-            _kernel_dendrites(n0, W, B, BPI, r, r_prev, vbas, vapi, tmp)
+            _kernel_dendrites(n0, W, B, BPI, spans, r, r_prev, vbas, vapi, tmp)
             _kernel_somatic_drive((dt, gb), NPh, o0, o1, target, y, t, gx, vbas, vapi, u, tau, tau_nt, api,
                                   D, du)
-            if plastic:
-                _kernel_plasticity((use_act, has_PI, mode), n0, c_fw, (actP, sP, oP), ub, r, r_prev, r_prev2,
-                                   vbas_prev, vapi_prev, W, dW, lr_WPP[s], dBPI, lr_PI[s], post, neg, B,
-                                   N_B[s], mask[s])
+            if plastic:                                     # (and apply, as the phase says)
+                _kernel_plasticity((use_act, has_PI, mode, fw, lat), n0, c_fw, (actP, sP, oP), ub, r, r_prev,
+                                   r_prev2, vbas_prev, vapi_prev, W, dW, lr_WPP[s], BPI, dBPI, lr_PI[s], post,
+                                   neg, B, N_B[s], mask[s], spans)
             u, u_old = u_old, u                             # advance: u_old <- u, u <- u + Delta u
             _k_sum(u_old, du, u)
-            _kernel_apply(fw, lat, has_PI, W, dW, BPI, dBPI)
             if want_mse:                                    # record.mse after the step
                 mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
             _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)

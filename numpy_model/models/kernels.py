@@ -125,6 +125,23 @@ class Blocks:
             m[r, c] = x
         return (np.broadcast_to(m, (S,) + m.shape).copy(),)
 
+    def row_spans(self):
+        """int64 (rows, 2): per row of the full matrix, the [first, last + 1) column of the
+        per-layer blocks in that row ((0, 0) for a row without one). A compiled kernel over a
+        dense matrix runs its row loops over these spans only: the entries outside them are
+        structural zeros (zero at start, zero learning rate), whose products add nothing."""
+        span = np.zeros((self.shape[0], 2), np.int64)
+        span[:, 0] = self.shape[1]
+        for b, r, c in self.views:
+            R, C = self.stored[b]
+            rows = range(self.shape[0])[R][r]
+            cols = range(self.shape[1])[C][c]
+            if len(rows) and len(cols):
+                span[rows.start:rows.stop, 0] = np.minimum(span[rows.start:rows.stop, 0], cols.start)
+                span[rows.start:rows.stop, 1] = np.maximum(span[rows.start:rows.stop, 1], cols.stop)
+        span[span[:, 1] == 0, 0] = 0
+        return span
+
 
 def matvec(W, blocks, v, out):
     """out = W v over the stored blocks (rows no block covers stay as they are: zero)."""

@@ -150,62 +150,54 @@ def _k_matvec(W, x, out, mul):
         _k_put(out, i, a, mul)
 
 
+def _k_scaled_matvec_span(M, a, x, out, span):
+    """out_i = sum_j (a_i M_ij) x_j over row i's span [span_i0, span_i1) of a dense matrix (its
+    populated blocks, kernels.Blocks.row_spans; the products skipped are of structural zeros),
+    every sum in order of j; four rows of one span at a time (four sums in flight)."""
+    n = M.shape[0]
+    i = 0
+    while i < n:
+        lo, hi = span[i, 0], span[i, 1]
+        if i + 3 < n and span[i + 1, 0] == lo and span[i + 2, 0] == lo and span[i + 3, 0] == lo \
+                and span[i + 1, 1] == hi and span[i + 2, 1] == hi and span[i + 3, 1] == hi:
+            s0, s1, s2, s3 = a[i], a[i + 1], a[i + 2], a[i + 3]
+            a0 = a1 = a2 = a3 = 0.0
+            for j in range(lo, hi):
+                xj = x[j]
+                a0 += (s0 * M[i, j]) * xj
+                a1 += (s1 * M[i + 1, j]) * xj
+                a2 += (s2 * M[i + 2, j]) * xj
+                a3 += (s3 * M[i + 3, j]) * xj
+            out[i], out[i + 1], out[i + 2], out[i + 3] = a0, a1, a2, a3
+            i += 4
+        else:
+            si, acc = a[i], 0.0
+            for j in range(lo, hi):
+                acc += (si * M[i, j]) * x[j]
+            out[i] = acc
+            i += 1
+
+
+def _k_rank1_span(post, x, lr, dW, W, span, fw):
+    """dW = (post x^T) * lr over the row spans of a dense matrix (kernels.rank1; the rest of dW
+    keeps its zeros), and W += dW in the same pass when fw (kernels.add_into)."""
+    for i in range(dW.shape[0]):
+        p, w, dw, rate = post[i], W[i], dW[i], lr[i]
+        if fw:
+            for j in range(span[i, 0], span[i, 1]):
+                d = (p * x[j]) * rate[j]
+                dw[j] = d
+                w[j] += d
+        else:
+            for j in range(span[i, 0], span[i, 1]):
+                dw[j] = (p * x[j]) * rate[j]
+
+
 def _k_put(out, i, a, mul):
     if mul:
         out[i] = a * out[i]
     else:
         out[i] = a
-
-
-def _k_vecmat(x, B, out):
-    """out = x B (= B^T x with B^T the stored matrix), every sum over the rows in order; four
-    columns at a time."""
-    n, m = B.shape
-    for b in range(m // 4):
-        j = 4 * b
-        a0 = a1 = a2 = a3 = 0.0
-        for i in range(n):
-            xi = x[i]
-            a0 += xi * B[i, j]
-            a1 += xi * B[i, j + 1]
-            a2 += xi * B[i, j + 2]
-            a3 += xi * B[i, j + 3]
-        out[j], out[j + 1], out[j + 2], out[j + 3] = a0, a1, a2, a3
-    for j in range(m - m % 4, m):
-        a = 0.0
-        for i in range(n):
-            a += x[i] * B[i, j]
-        out[j] = a
-
-
-def _k_rank1(post, x, lr, dW):
-    """dW = (post x^T) * lr (kernels.rank1)."""
-    for i in range(dW.shape[0]):
-        p = post[i]
-        for j in range(dW.shape[1]):
-            dW[i, j] = (p * x[j]) * lr[i, j]
-
-
-def _k_scale_diff(W, I, lr, dW):
-    """dW = lr (W - I) (kernels.scale_diff)."""
-    for i in range(W.shape[0]):
-        for j in range(W.shape[1]):
-            dW[i, j] = lr[i, j] * (W[i, j] - I[i, j])
-
-
-def _k_lateral(plastic, apply, W, I, lr, dW):
-    """A lateral rule: dW = lr (W - I) in a plastic phase, W += dW where it is applied."""
-    if plastic:
-        _k_scale_diff(W, I, lr, dW)
-    if apply:
-        _k_add_into(W, dW)
-
-
-def _k_add_into(W, dW):
-    """W += dW (kernels.add_into)."""
-    for i in range(W.shape[0]):
-        for j in range(W.shape[1]):
-            W[i, j] += dW[i, j]
 
 
 def _k_sum(a, b, out):
@@ -224,26 +216,12 @@ def _k_forward_post(use_act, c_fw, act, slope, offset, ub, r, n0, vbas_prev, pos
             post[i] = ub[i] - c_fw * vbas_prev[i]
 
 
-def _k_bp_refresh(refresh, B, W, n0):
-    """B^T from the pre-update W_PP (common.bp_refresh) by the refresh_arrays of one seed."""
-    mode, N_B, mask, idx = refresh
-    if mode == 1:
-        for i in range(B.shape[0]):
-            for j in range(B.shape[1]):
-                B[i, j] = W[i, n0 + j] * mask[i, j] + N_B[i, j]
-    elif mode == 2:
-        rest_r, rest_c, dst_r, dst_c, src_r, src_c = idx
-        for q in range(rest_r.shape[0]):
-            B[rest_r[q], rest_c[q]] = N_B[rest_r[q], rest_c[q]]
-        for q in range(dst_r.shape[0]):
-            B[dst_r[q], dst_c[q]] = N_B[dst_r[q], dst_c[q]] + W[src_r[q], src_c[q]]
-
-
-def _k_bp_refresh_T(B, W, n0, N_B, mask):
+def _k_bp_refresh_T(B, W, n0, N_B, mask, span):
     """B_PP = W_PP[:, n0:]^T * mask + N (common.bp_refresh, ("mask", view, mask) of ann,
-    sacramento2018 and dPC) from the pre-update W_PP."""
+    sacramento2018 and dPC) from the pre-update W_PP, over B's row spans (its populated blocks,
+    where the mask is 1; elsewhere W^T * 0 + N = N = 0, as B was made)."""
     for i in range(B.shape[0]):
-        for j in range(W.shape[0]):
+        for j in range(span[i, 0], span[i, 1]):
             B[i, j] = W[j, n0 + i] * mask[i, j] + N_B[i, j]
 
 
@@ -257,10 +235,11 @@ def _k_lookahead_rates(n0, dt, tau_look, act, slope, offset, u, u_old, ub, r, x,
         r[j] = x[t, j]
 
 
-def _k_apical(B, BPI, rP, rI, vapi, tmp):
-    """v_api = B_PP r_P + (B_PI r_I) (sacramento2018.apical)."""
-    _k_matvec(B, rP, vapi, False)
-    _k_matvec(BPI, rI, tmp, False)
+def _k_apical(B, spB, BPI, spPI, ones, rP, rI, vapi, tmp):
+    """v_api = B_PP r_P + (B_PI r_I) (sacramento2018.apical) over the row spans spB, spPI
+    (`ones`: 1.0 per row, so that (1 B_ij) r_j = B_ij r_j exactly)."""
+    _k_scaled_matvec_span(B, ones, rP, vapi, spB)
+    _k_scaled_matvec_span(BPI, ones, rI, tmp, spPI)
     for i in range(tmp.shape[0]):
         vapi[i] += tmp[i]
 

@@ -19,9 +19,9 @@ import numpy as np
 from ..circuit.activations import Population
 from ..state import Constants
 from . import common
-from .loops import (_k_add_into, _k_apical, _k_bp_refresh_T, _k_capture, _k_capture_dw, _k_euler,
-                    _k_forward_post_units, _k_lookahead_rates, _k_matvec, _k_mse, _k_phi, _k_pyramidal_drive,
-                    _k_rank1, _k_sum, _k_watch)
+from .loops import (_k_apical, _k_bp_refresh_T, _k_capture, _k_capture_dw, _k_euler, _k_forward_post_units,
+                    _k_lookahead_rates, _k_mse, _k_phi, _k_pyramidal_drive, _k_rank1_span, _k_scaled_matvec_span,
+                    _k_sum, _k_watch)
 from .kernels import Blocks, Transposes, add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -236,8 +236,9 @@ def shared_layers(C, st, name):
 # ------------------------------------------------------------------------ compiled kernel (numba)
 # The same sub-steps as `step` above, one seed at a time in plain scalar loops (seeds are the
 # outer loop), compiled by numpy_model.models.compiled.jit_module when the numba backend runs.
-# The stored arrays are the dense (single-block) ones; every expression keeps the grouping of
-# the NumPy sub-step named in its comment.
+# The stored arrays are the dense (single-block) ones, whose row loops run over the columns of
+# each row's populated blocks only (kernels.Blocks.row_spans); every expression keeps the
+# grouping of the NumPy sub-step named in its comment.
 def compiled_unsupported(C):
     """Why these sacramento2018 constants cannot run compiled, or None."""
     from .compiled import act_codes
@@ -268,7 +269,8 @@ def _compiled_static(C):
         arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float),
                 np.ascontiguousarray(C.tau_drive_nt, dtype=float), np.ascontiguousarray(C.gx, dtype=float),
                 np.ascontiguousarray(C.c_fw, dtype=float), actP, slopeP, offP, actI, slopeI, offI,
-                C.lr_WPP[0], C.lr_IP[0], C.lr_PI[0] if has_PI else np.zeros((S, 1, 1)), N_B, mask))
+                C.lr_WPP[0], C.lr_IP[0], C.lr_PI[0] if has_PI else np.zeros((S, 1, 1)), N_B, mask),
+        spans=(C.WPP.row_spans(), C.WIP.row_spans(), C.BPI.row_spans(), C.B.row_spans(), np.ones(lay.NP)))
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
@@ -280,7 +282,7 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     k = static(C, _compiled_static)
     _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, phase.lat, want_mse, mse_mode,
                   cap_mode, step_base, check_every, dw_every, k["ints"], k["floats"], k["flags"], k["arrays"],
-                  (st.u, st.u_old, st.ub, st.r_full, st.r_full_prev, st.vbas, st.vbas_prev, st.rIb,
+                  k["spans"], (st.u, st.u_old, st.ub, st.r_full, st.r_full_prev, st.vbas, st.vbas_prev, st.rIb,
                    st.rIb_prev, st.vden, st.vden_prev, st.vapi, st.vapi_prev),
                   (st.WPP[0], st.dWPP[0], st.WIP[0], st.dWIP[0], st.BPI[0], st.dBPI[0], st.B[0]),
                   mse_out, cap_out, found, det)
@@ -300,11 +302,13 @@ def _kernel_rates(n0, dt, tau_look, actP, sP, oP, actI, sI, oI, u, u_old, ub, r,
         rI[i] = _k_phi(actI[i], ub[NP + i], sI[i], oI[i])
 
 
-def _kernel_dendrites(n0, W, WIP, B, BPI, r, rI, vbas, vden, vapi, tmp):
-    """v_bas = W_PP r, v_den = W_IP r_P, apical v_api = B_PP r_P + (B_PI r_I)."""
-    _k_matvec(W, r, vbas, False)
-    _k_matvec(WIP, r[n0:], vden, False)
-    _k_apical(B, BPI, r[n0:], rI, vapi, tmp)
+def _kernel_dendrites(n0, W, WIP, B, BPI, spans, r, rI, vbas, vden, vapi, tmp):
+    """v_bas = W_PP r, v_den = W_IP r_P, apical v_api = B_PP r_P + (B_PI r_I), over each matrix's
+    row spans (its populated blocks; `ones`: (1 W_ij) r_j = W_ij r_j exactly)."""
+    spW, spIP, spPI, spB, ones = spans
+    _k_scaled_matvec_span(W, ones, r, vbas, spW)
+    _k_scaled_matvec_span(WIP, ones, r[n0:], vden, spIP)
+    _k_apical(B, spB, BPI, spPI, ones, r[n0:], rI, vapi, tmp)
 
 
 def _kernel_somatic_drive(g, NPh, o0, o1, n1, target, y, t, gx, vbas, vden, vapi, ub, u, tau, tau_nt,
@@ -321,39 +325,33 @@ def _kernel_somatic_drive(g, NPh, o0, o1, n1, target, y, t, gx, vbas, vden, vapi
 
 
 def _kernel_plasticity(flags, n0, n1, cI, c_fw, acts, ub, r, r_prev, rI, rI_prev, vbas_prev, vden_prev,
-                       vapi_prev, W, dW, lrW, dWIP, lrI, dBPI, lrP, post, postI, neg, B, BPI, N_B, mask):
-    """dW_PP, dW_IP, dB_PI (not applied yet) and the BP refresh from the pre-update W_PP
-    (B_PP = W_PP^T * mask + N, B_PI = -B_PP)."""
-    use_act, has_PI, mode = flags
+                       vapi_prev, W, dW, lrW, WIP, dWIP, lrI, BPI, dBPI, lrP, post, postI, neg, B, N_B, mask,
+                       spans):
+    """The BP refresh from the pre-update W_PP (B_PP = W_PP^T * mask + N, B_PI = -B_PP), then
+    dW_PP, dW_IP, dB_PI, each applied in the same pass where the phase applies it (apply: W_PP
+    in a forward phase, W_IP and B_PI in a lateral one; nothing reads them in between)."""
+    use_act, has_PI, mode, fw, lat = flags
     actP, sP, oP, actI, sI, oI = acts
+    spW, spIP, spPI, spB, _ = spans
+    if mode == 1:
+        _k_bp_refresh_T(B, W, n0, N_B, mask, spB)
+        for i in range(BPI.shape[0]):
+            for j in range(spPI[i, 0], spPI[i, 1]):
+                BPI[i, j] = -B[i, n1 + j]
     _k_forward_post_units(use_act, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
-    _k_rank1(post, r_prev, lrW, dW)
+    _k_rank1_span(post, r_prev, lrW, dW, W, spW, fw)
     for i in range(postI.shape[0]):
         postI[i] = rI[i] - _k_phi(actI[i], cI * vden_prev[i], sI[i], oI[i])
-    _k_rank1(postI, r_prev[n0:], lrI, dWIP)
+    _k_rank1_span(postI, r_prev[n0:], lrI, dWIP, WIP, spIP, lat)
     if has_PI:
         for i in range(neg.shape[0]):
             neg[i] = -vapi_prev[i]
-        _k_rank1(neg, rI_prev, lrP, dBPI)
-    if mode == 1:
-        _k_bp_refresh_T(B, W, n0, N_B, mask)
-        for i in range(BPI.shape[0]):
-            for j in range(BPI.shape[1]):
-                BPI[i, j] = -B[i, n1 + j]
-
-
-def _kernel_apply(fw, lat, has_PI, W, dW, WIP, dWIP, BPI, dBPI):
-    """W_PP += dW_PP in a forward phase, W_IP += dW_IP and B_PI += dB_PI in a lateral one."""
-    if fw:
-        _k_add_into(W, dW)
-    if lat:
-        _k_add_into(WIP, dWIP)
-        if has_PI:
-            _k_add_into(BPI, dBPI)
+        _k_rank1_span(neg, rI_prev, lrP, dBPI, BPI, spPI, lat)
 
 
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mode, cap_mode, step_base,
-                  check_every, dw_every, ints, floats, flags, arrays, buffers, weights, mse_out, cap_out, found, det):
+                  check_every, dw_every, ints, floats, flags, arrays, spans, buffers, weights, mse_out, cap_out, found,
+                  det):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
     n0, NP, NPh, NI, n1, o0, o1, mode = ints
     dt, gb, gd, gn, cI = floats
@@ -377,16 +375,15 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mod
             r, r_prev, vbas, vbas_prev = r_prev, r, vbas_prev, vbas       # step 1: buffer swaps
             rI, rI_prev, vden, vden_prev, vapi, vapi_prev = rI_prev, rI, vden_prev, vden, vapi_prev, vapi
             _kernel_rates(n0, dt, tau_look, actP, sP, oP, actI, sI, oI, u, u_old, ub, r, rI, x, t)
-            _kernel_dendrites(n0, W, WIP, B, BPI, r, rI, vbas, vden, vapi, tmp)
+            _kernel_dendrites(n0, W, WIP, B, BPI, spans, r, rI, vbas, vden, vapi, tmp)
             _kernel_somatic_drive((dt, gb, gd, gn), NPh, o0, o1, n1, target, y, t, gx, vbas, vden, vapi,
                                   ub, u, tau, tau_nt, api, D, du)
-            if plastic:
-                _kernel_plasticity((use_act, has_PI, mode), n0, n1, cI, c_fw, acts, ub, r, r_prev, rI,
-                                   rI_prev, vbas_prev, vden_prev, vapi_prev, W, dW, lr_WPP[s], dWIP,
-                                   lr_IP[s], dBPI, lr_PI[s], post, postI, neg, B, BPI, N_B[s], mask[s])
+            if plastic:                             # (and apply, as the phase says)
+                _kernel_plasticity((use_act, has_PI, mode, fw, lat), n0, n1, cI, c_fw, acts, ub, r, r_prev, rI,
+                                   rI_prev, vbas_prev, vden_prev, vapi_prev, W, dW, lr_WPP[s], WIP, dWIP,
+                                   lr_IP[s], BPI, dBPI, lr_PI[s], post, postI, neg, B, N_B[s], mask[s], spans)
             u, u_old = u_old, u                     # advance: u_old <- u, u <- u + Delta u
             _k_sum(u_old, du, u)
-            _kernel_apply(fw, lat, has_PI, W, dW, WIP, dWIP, BPI, dBPI)
             if want_mse:                            # record.mse after the step
                 mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
             _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
