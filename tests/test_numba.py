@@ -107,7 +107,13 @@ def test_numba_matches_numpy_errormc(name):
     compare_models(ref, got)
 
 
-@pytest.mark.parametrize("name", EMC)
+# per-block storage compiles one kernel per number of stored blocks (~20 s each on a cold cache):
+# three layouts in the default suite, every configuration in the slow step
+PER_BLOCK_DEFAULT = ("emc_layered_BP_L4_errlayers_differ", "emc_fw_layered_bw_skip", "emc_skip_FA_fill_all_L4")
+
+
+@pytest.mark.parametrize("name", [n if n in PER_BLOCK_DEFAULT else pytest.param(n, marks=pytest.mark.slow)
+                                  for n in EMC])
 def test_numba_matches_numpy_errormc_per_block(name, monkeypatch):
     """The same with every weight matrix stored per block (the layout of the Fig 4/5 nets): the
     compiled per-block kernel against NumPy's per-block step."""

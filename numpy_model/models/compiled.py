@@ -165,8 +165,9 @@ def act_codes(pop, S):
     for name, a, b in pop.runs:
         codes[a:b] = ACT_CODES[name]
     n = codes.shape[0]
-    slope = np.ones((S, n)) if pop.slope is None else np.ascontiguousarray(np.broadcast_to(pop.slope, (S, n)))
-    offset = np.zeros((S, n)) if pop.offset is None else np.ascontiguousarray(np.broadcast_to(pop.offset, (S, n)))
+    # writable copies: numba types a read-only array apart, and each type compiles the kernel anew
+    slope = np.ones((S, n)) if pop.slope is None else np.array(np.broadcast_to(pop.slope, (S, n)), float)
+    offset = np.zeros((S, n)) if pop.offset is None else np.array(np.broadcast_to(pop.offset, (S, n)), float)
     return codes, slope, offset
 
 
