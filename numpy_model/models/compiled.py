@@ -177,6 +177,14 @@ def act_arrays(pop, S):
     return codes, slope, offset, (codes == 4)[None] & (slope == 1.0) & (offset == 0.0)
 
 
+def rates_arg(blocks, lr, S):
+    """(per-entry (S, rows, cols) rates of a dense matrix, per-array scalars of a per-block one)."""
+    empty3, none = np.zeros((S, 1, 1)), np.zeros(0)
+    if lr is None:
+        return empty3, none
+    return (lr[0], none) if blocks.dense else (empty3, np.array(lr, dtype=float))
+
+
 def block_refresh_arrays(C):
     """(mode, N^T per stored array of B_II^T, mask, pairs, rest) of the errormc BP refresh
     (block_loops._kb_refresh_rows): mode 0 none; 1 B^T = W_PP[:, n0:] * mask + N^T (one masked

@@ -26,7 +26,7 @@ from .block_loops import (_kb_capture_dw, _kb_dot, _kb_forward_pass, _kb_lateral
                           _kb_vecmat, _kb_watch)
 from .loops import _k_capture, _k_dphi, _k_euler, _k_forward_post, _k_lookahead, _k_mse, _k_phi, _k_sum
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
-                      scale_diff)
+                      scale_diff, vecmat_T)
 
 RATE_TARGET_DEFAULT = True
 RECORDS = ("BII",)
@@ -86,26 +86,16 @@ def _bp_refresh(lay, WB, BB, pairs, N_B):
         return ("mask", view, np.broadcast_to(mask, (N_B[0].shape[0],) + mask.shape).copy())
     pairs_out, rest = [], []
     for (kp, kq), (q0, p0, wr0, wc0, nq, np_) in zip(pairs, sub):
-        db, dr, dc = _locate(BB, q0, p0, nq, np_)
-        src = _locate(WB, wr0, wc0, nq, np_, missing_ok=True)
+        db, dr, dc = BB.locate(q0, p0, nq, np_)
+        src = WB.locate(wr0, wc0, nq, np_, missing_ok=True)
         if src is None:                  # a forward block that is structurally zero: B = N there
             rest.append((db, dr, dc))
         else:
             pairs_out.append((db, dr, dc) + src)
         for r0, r1, c0, c1 in ((q0 + nq, q0 + e[kq], p0, p0 + e[kp]), (q0, q0 + nq, p0 + np_, p0 + e[kp])):
             if r1 > r0 and c1 > c0:
-                rest.append(_locate(BB, r0, c0, r1 - r0, c1 - c0))
+                rest.append(BB.locate(r0, c0, r1 - r0, c1 - c0))
     return Transposes(tuple(pairs_out), transpose=False, rest=tuple(rest))
-
-
-def _locate(blocks, r0, c0, nr, nc, missing_ok=False):
-    """(stored array, row slice, col slice) holding full-matrix rows r0.. and cols c0.."""
-    for b, (r, c) in enumerate(blocks.stored):
-        if r.start <= r0 and r0 + nr <= r.stop and c.start <= c0 and c0 + nc <= c.stop:
-            return b, slice(r0 - r.start, r0 - r.start + nr), slice(c0 - c.start, c0 - c.start + nc)
-    if missing_ok:
-        return None
-    raise ValueError("BP refresh: a block pair outside the stored weights")
 
 
 def constants(nets, P, lay, taur=None, rate_target=None):
@@ -199,13 +189,6 @@ def dendrites(C, st, rE):
             np.multiply(mv(W, st.dP[:, c]), st.vden[:, r], out=st.vden[:, r])
 
 
-def vecmat_T(BT, blocks, r, out):
-    """out = B r with B stored transposed: out[cols] = r[rows] @ B^T[rows, cols]."""
-    for a, (rr, cc) in zip(BT, blocks.stored):
-        np.matmul(r[:, None, rr], a, out=out[:, None, cc])
-    return out
-
-
 def somatic_drive(C, st, y, rP):
     """D = [g_b v_bas + g_a v_api | g_d v_den], output errors g_t W_IP (phi' (y - r)) (§4.4 step 8)."""
     lay, g = C.lay, C.g
@@ -291,18 +274,10 @@ def compiled_unsupported(C):
     return common_unsupported(C, (), (C.phiP, C.psiE))
 
 
-def _rates_arg(blocks, lr, S):
-    """(per-entry (S, rows, cols) rates of a dense matrix, per-array scalars of a per-block one)."""
-    empty3, none = np.zeros((S, 1, 1)), np.zeros(0)
-    if lr is None:
-        return empty3, none
-    return (lr[0], none) if blocks.dense else (empty3, np.array(lr, dtype=float))
-
-
 def _compiled_static(C):
     """Constant kernel arguments of C (built once per constants)."""
     from .block_loops import offsets
-    from .compiled import act_arrays, block_refresh_arrays
+    from .compiled import act_arrays, block_refresh_arrays, rates_arg
     lay, S, g = C.lay, C.S, C.g
     b_out, r_out, c_out = C.WIP.views[-1]
     return dict(
@@ -313,7 +288,7 @@ def _compiled_static(C):
                C.WPP.dense, C.WIP.dense, C.BPI.dense, not C.fused_update),
         arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float))
         + act_arrays(C.phiP, S) + act_arrays(C.psiE, S)[:3],
-        rates=_rates_arg(C.WPP, C.lr_WPP, S) + _rates_arg(C.WIP, C.lr_IP, S) + _rates_arg(C.BPI, C.lr_PI, S),
+        rates=rates_arg(C.WPP, C.lr_WPP, S) + rates_arg(C.WIP, C.lr_IP, S) + rates_arg(C.BPI, C.lr_PI, S),
         ident=(tuple(a[0] for a in C.I_WIP), tuple(a[0] for a in C.I_BPI)),
         offs=(offsets(C.WPP), offsets(C.WIP), offsets(C.BPI), offsets(C.B)),
         refresh=block_refresh_arrays(C))

@@ -125,6 +125,16 @@ class Blocks:
             m[r, c] = x
         return (np.broadcast_to(m, (S,) + m.shape).copy(),)
 
+    def locate(self, r0, c0, nr, nc, missing_ok=False):
+        """(stored array, row slice, col slice) holding full-matrix rows r0 .. r0+nr and columns
+        c0 .. c0+nc; None if no stored array does and `missing_ok` (a structurally zero block)."""
+        for b, (r, c) in enumerate(self.stored):
+            if r.start <= r0 and r0 + nr <= r.stop and c.start <= c0 and c0 + nc <= c.stop:
+                return b, slice(r0 - r.start, r0 - r.start + nr), slice(c0 - c.start, c0 - c.start + nc)
+        if missing_ok:
+            return None
+        raise ValueError("BP refresh: a block pair outside the stored weights")
+
     def row_spans(self):
         """int64 (rows, 2): per row of the full matrix, the [first, last + 1) column of the
         per-layer blocks in that row ((0, 0) for a row without one). A compiled kernel over a
@@ -147,6 +157,13 @@ def matvec(W, blocks, v, out):
     """out = W v over the stored blocks (rows no block covers stay as they are: zero)."""
     for a, (r, c) in zip(W, blocks.stored):
         mv(a, v[:, c], out=out[:, r])
+    return out
+
+
+def vecmat_T(BT, blocks, r, out):
+    """out = B r with B stored transposed: out[cols] = r[rows] @ B^T[rows, cols]."""
+    for a, (rr, cc) in zip(BT, blocks.stored):
+        np.matmul(r[:, None, rr], a, out=out[:, None, cc])
     return out
 
 

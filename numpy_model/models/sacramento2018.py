@@ -69,17 +69,14 @@ def bp_refresh(lay, WB, BB):
         return ("mask", (slice(0, lay.NP), slice(lay.n0, lay.N)), mask)
     pairs = []
     for k in range(lay.L - 2):
-        db, dr, dc = _find(BB, lay.p(k), lay.p(k + 1))
-        sb, sr, sc = _find(WB, lay.p(k + 1), lay.pre_cols(k + 1))
+        db, dr, dc = BB.locate(*_rect(lay.p(k), lay.p(k + 1)))
+        sb, sr, sc = WB.locate(*_rect(lay.p(k + 1), lay.pre_cols(k + 1)))
         pairs.append((db, dr, dc, sb, sr, sc))
     return Transposes(tuple(pairs))
 
 
-def _find(blocks, rows, cols):
-    for b, (r, c) in enumerate(blocks.stored):
-        if r.start <= rows.start and rows.stop <= r.stop and c.start <= cols.start and cols.stop <= c.stop:
-            return b, slice(rows.start - r.start, rows.stop - r.start), slice(cols.start - c.start, cols.stop - c.start)
-    raise ValueError("BP refresh: a block outside the stored weights")
+def _rect(rows, cols):
+    return rows.start, cols.start, rows.stop - rows.start, cols.stop - cols.start
 
 
 def constants(nets, P, lay, taur=None, rate_target=None, kind="sacramento2018"):
