@@ -3,8 +3,9 @@
 import argparse
 import os
 import sys
+import time
 
-from .io import LoadError, load_models, save_models
+from .io import LoadError, load_models, remove_stale_temps, save_models
 from .params import ParamsError, load_params
 from .protocol import TASKS
 
@@ -77,7 +78,8 @@ class _BadInput(Exception):
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    from .run import Diverged, Preempted, SetupError  # noqa: WPS433
+    from .checkpoint import Preempted  # noqa: WPS433
+    from .run import Diverged, SetupError  # noqa: WPS433
     from .provenance import now
     start = now()
     out_dir = os.path.dirname(os.path.abspath(args.params))
@@ -142,7 +144,7 @@ def _load_run(args, P, out_dir):
 
 def _checkpoint(args, P, task, out_dir):
     """The run's Checkpointer and the checkpoint to resume from (None: start from the beginning)."""
-    from .run import Checkpointer
+    from .checkpoint import Checkpointer
     ckpt = Checkpointer(out_dir, P, task, args.compare)
     resume = None
     if args.fresh:
@@ -189,11 +191,14 @@ def _stamp(models, P, start, loaded, argv=None, backend=None):
 def _save(models, out_dir, ckpt, quiet):
     """model.pkl (before plotting: a plotting failure loses nothing), then results.npz."""
     from .analysis.export import export_npz     # arrays only, loads with allow_pickle=False
-    out_pkl = os.path.join(out_dir, "model.pkl")
+    out_pkl, out_npz = os.path.join(out_dir, "model.pkl"), os.path.join(out_dir, "results.npz")
+    begun = time.time()
     save_models(out_pkl, models)
     if ckpt is not None:
         ckpt.clear()                   # the run is complete: model.pkl replaces the checkpoints
-    export_npz(models, os.path.join(out_dir, "results.npz"))
+    export_npz(models, out_npz)
+    for path in (out_pkl, out_npz):    # what an earlier run killed while saving left behind
+        remove_stale_temps(path, older_than=begun)
     if not quiet:
         print(summary(models), file=sys.stderr)
         print(f"saved {len(models)} networks to {out_pkl}", file=sys.stderr)

@@ -1,4 +1,5 @@
 """Saved per-seed objects, model.pkl (dill) and atomic writes (docs/model.md §8.4)."""
+import glob
 import io
 import os
 import pickle
@@ -55,6 +56,18 @@ def atomic_write(path, write, before_rename=None):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def remove_stale_temps(path, older_than=None):
+    """Remove the temporary files of `path` (atomic_write's `.tmp-*<name>` next to it) that a
+    killed write left behind: every one, or those last modified before `older_than` (a time.time())."""
+    d, name = os.path.split(os.path.abspath(path))
+    for tmp in glob.glob(os.path.join(glob.escape(d), ".tmp-*" + glob.escape(name))):
+        try:
+            if older_than is None or os.path.getmtime(tmp) < older_than:
+                os.unlink(tmp)
+        except FileNotFoundError:
+            pass
 
 
 #: pickle protocol of model.pkl and checkpoints: 5 writes a contiguous array's buffer without an

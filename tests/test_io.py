@@ -39,3 +39,20 @@ def test_dill_fallback_rewrites_the_file_from_its_start(tmp_path):
     np.testing.assert_array_equal(back.WPP[0], big)
     assert back.hook(4) == 8
     assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_stale_temporary_files_are_removed_and_fresh_ones_kept(tmp_path):
+    """What a write killed before its rename left (`.tmp-*model.pkl`) goes; a temporary file newer
+    than `older_than` (another writer's, just begun) stays."""
+    import os
+    import time
+    from numpy_model.io import remove_stale_temps
+    old, new, other = (tmp_path / ".tmp-abcmodel.pkl", tmp_path / ".tmp-defmodel.pkl",
+                       tmp_path / ".tmp-ghiresults.npz")
+    for p in (old, new, other):
+        p.write_bytes(b"x")
+    os.utime(old, (time.time() - 100, time.time() - 100))
+    remove_stale_temps(tmp_path / "model.pkl", older_than=time.time() - 50)
+    assert not old.exists() and new.exists() and other.exists()
+    remove_stale_temps(tmp_path / "model.pkl")
+    assert not new.exists() and other.exists()

@@ -279,7 +279,7 @@ def test_resume_on_numba_is_bit_identical(tmp_path):
     assert run_cli("--params", str(tmp_path / "ref" / "params.json"), "--quiet").returncode == 0
     # the interrupted run: a stop request at the checkpoint after epoch 3 (as SIGTERM makes)
     from numpy_model.params import load_params
-    from numpy_model.run import Checkpointer, Preempted
+    from numpy_model.checkpoint import Checkpointer, Preempted
 
     class StopAfter3(Checkpointer):
         def __call__(self, run):
