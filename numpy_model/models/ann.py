@@ -156,12 +156,13 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
     compiled.run_phase drives it; dw_every > 0: dW_PP at every sample's end into cap_out); the
     buffer swaps of `step` are done by parity afterwards."""
-    from .compiled import static
+    from .compiled import scratch, static
     k = static(C, _compiled_static)
+    NP = C.lay.NP
     _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, want_mse, mse_mode, cap_mode,
                   step_base, check_every, dw_every, k["ints"], k["arrays"], k["spans"],
                   (st.u, st.u_old, st.r_full, st.r_full_prev),
-                  (st.WPP[0], st.dWPP[0], st.B[0]), mse_out, cap_out, found, det)
+                  (st.WPP[0], st.dWPP[0], st.B[0]), mse_out, cap_out, found, det, scratch(2 * NP, 2 * NP, NP))
     if n % 2:                 # the rate swap and the advance's swap, once per step
         st.r_full, st.r_full_prev = st.r_full_prev, st.r_full
         st.u_old, st.u = st.u, st.u_old
@@ -206,14 +207,15 @@ def _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, spanB, N_B, ma
 
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, want_mse, mse_mode, cap_mode, step_base,
                   check_every, dw_every, ints, arrays, spans, buffers, weights, mse_out, cap_out, found,
-                  det):
-    """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
+                  det, work):
+    """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
+    scratch vectors D, du, d."""
     n0, NP, NPh, o0, o1, mode = ints
     actP, slopeP, offP, lr_WPP, N_B, mask = arrays
     spanW, spanB, c_vec = spans
     u_, u_old_, r_, rp_ = buffers
     WPP_, dWPP_, B_ = weights
-    D, du, d = np.empty(2 * NP), np.empty(2 * NP), np.empty(NP)
+    D, du, d = work
     nudged = has_y and nudge
     for s in range(u_.shape[0]):
         u, u_old, r, r_prev = u_[s], u_old_[s], r_[s], rp_[s]

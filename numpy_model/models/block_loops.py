@@ -13,7 +13,7 @@ vector registers like BLAS's, a regrouping within rounding as BLAS's is (docs/mo
 """
 import numpy as np
 
-from .loops import _k_matvec, _k_peak, _k_put
+from .loops import _k_matvec, _k_peak, _k_peak_rows, _k_put
 
 #: rows at least this long are summed by the vectorised `_kbf_dot`
 DOT_VECTOR = 128
@@ -248,7 +248,7 @@ def _kb_watch(check_every, step, s, u, Ws, found, det):
         return
     cu, cw = _k_peak(u), 0
     for b in range(len(Ws)):
-        c = _k_peak(Ws[b][s].ravel())
+        c = _k_peak_rows(Ws[b][s])
         if c == 1 or (c == 2 and cw == 0):
             cw = c
     if cu != 0 or cw != 0:

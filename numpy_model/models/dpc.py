@@ -116,13 +116,15 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
     compiled.run_phase drives it; dw_every > 0: dW_PP at every sample's end into cap_out); the
     buffer rotations of `step` are done afterwards."""
-    from .compiled import static
+    from .compiled import scratch, static
     k = static(C, _compiled_static)
+    NP, NI, NPh = C.lay.NP, C.lay.NI, C.lay.NPh
     _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, phase.lat, want_mse, mse_mode,
                   cap_mode, step_base, check_every, dw_every, k["ints"], k["floats"], k["flags"], k["arrays"],
                   k["spans"], (st.u, st.u_old, st.ub, st.ub_prev, st.r_full, st.r_full_prev, st.r_full_prev2,
                    st.vbas, st.vbas_prev, st.vapi, st.vapi_prev),
-                  (st.WPP[0], st.dWPP[0], st.BPI[0], st.dBPI[0], st.B[0]), mse_out, cap_out, found, det)
+                  (st.WPP[0], st.dWPP[0], st.BPI[0], st.dBPI[0], st.B[0]), mse_out, cap_out, found, det,
+                  scratch(NP, NP + NI, NP, NP, NPh, NPh))
     for _ in range(n % 3):    # the three rate buffers rotate once per step
         st.r_full, st.r_full_prev, st.r_full_prev2 = st.r_full_prev2, st.r_full, st.r_full_prev
     if n % 2:                 # the swaps of step 1 and the advance, once per step
@@ -177,16 +179,16 @@ def _kernel_plasticity(flags, n0, c_fw, acts, ub, r, r_prev, r_prev2, vbas_prev,
 
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mode, cap_mode, step_base,
                   check_every, dw_every, ints, floats, flags, arrays, spans, buffers, weights, mse_out, cap_out, found,
-                  det):
-    """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
+                  det, work):
+    """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
+    scratch vectors D, du, post, api, tmp, neg."""
     n0, NP, NPh, NI, o0, o1, mode = ints
     dt, gb = floats
     use_act, has_PI = flags
     tau, tau_look, tau_nt, gx, c_fw, actP, slopeP, offP, lr_WPP, lr_PI, N_B, mask = arrays
     u_, u_old_, ub_, ubp_, r_, rp_, rp2_, vb_, vbp_, va_, vap_ = buffers
     WPP_, dWPP_, BPI_, dBPI_, B_ = weights
-    D, du, post, api = np.empty(NP), np.empty(NP + NI), np.empty(NP), np.empty(NP)
-    tmp, neg = np.empty(NPh), np.empty(NPh)
+    D, du, post, api, tmp, neg = work
     target = has_y and nudge
     for s in range(u_.shape[0]):
         u, u_old, ub, ub_prev = u_[s], u_old_[s], ub_[s], ubp_[s]

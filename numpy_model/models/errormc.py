@@ -304,7 +304,7 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
     compiled.run_phase drives it, and swaps the SWAPS buffers after an odd number of steps);
     dw_every > 0: dW_PP at every sample's end into cap_out (compiled.sample_updates)."""
-    from .compiled import contiguous_blocks, static
+    from .compiled import contiguous_blocks, scratch, static
     k = static(C, _compiled_static)
     if st.dP.shape != (C.S, C.lay.NP) or not st.dP.flags.c_contiguous:
         st.dP = np.ascontiguousarray(np.broadcast_to(st.dP, (C.S, C.lay.NP)))
@@ -312,7 +312,7 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
                   (has_y and nudge, phase.plastic, phase.fw, phase.lat, want_mse), X, Y,
                   k["ints"], k["floats"], k["flags"], k["arrays"], k["rates"], k["ident"], k["offs"],
                   k["refresh"], tuple(getattr(st, b) for b in _BUFFERS), contiguous_blocks(st, _WEIGHTS),
-                  mse_out, cap_out, found, det)
+                  mse_out, cap_out, found, det, scratch(st.u.shape[1], C.lay.NP, C.lay.n_out, C.lay.i_sizes[-1]))
 
 
 def _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old, ub, r, dP, rE):
@@ -351,8 +351,9 @@ def _kernel_somatic_drive(g, io0, vbas, vapi, vden, DE, u, tau, du):
 
 
 def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ident, offs, refresh, buffers,
-                  weights, mse_out, cap_out, found, det):
-    """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
+                  weights, mse_out, cap_out, found, det, work):
+    """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
+    scratch vectors du, post, e, DE."""
     t0, n, step_base, check_every, mse_mode, cap_mode, dw_every = steps
     nudged, plastic, fw, lat, want_mse = switches
     n0, o0, o1, io0, io1, b_out, r_out, c_out, n_varphi = ints
@@ -364,7 +365,7 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ide
     oW, oIP, oPI, oB = offs
     (u_, u_old_, ub_, r_, rp_, vb_, vbp_, rI_, rIp_, vd_, vdp_, va_, vap_, dP_) = buffers
     WPP, dWPP, WIP, dWIP, BPI, dBPI, B = weights
-    du, post, e, DE = np.empty(u_.shape[1]), np.empty(dP_.shape[1]), np.empty(o1 - o0), np.empty(io1 - io0)
+    du, post, e, DE = work
     for s in range(u_.shape[0]):
         u, u_old, ub, dP = u_[s], u_old_[s], ub_[s], dP_[s]
         r, r_prev, vbas, vbas_prev = r_[s], rp_[s], vb_[s], vbp_[s]

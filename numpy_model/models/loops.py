@@ -75,12 +75,24 @@ def _k_peak(a):
     return 2 if peak > 1e6 else 0
 
 
+def _k_peak_rows(W):
+    """_k_peak of a 2-D array (row by row: no flattened copy, which would need an allocation)."""
+    code = 0
+    for i in range(W.shape[0]):
+        c = _k_peak(W[i])
+        if c == 1:
+            return 1
+        if c == 2:
+            code = 2
+    return code
+
+
 def _k_watch(check_every, step, s, u, W, found, det):
     """The divergence check of seed s after `step` (every check_every steps, 0: never): voltages u
     and forward weights W; the first detection sets found[s] and det[s] = (step, codes u, W)."""
     if check_every <= 0 or found[s] or step % check_every != 0:
         return
-    cu, cw = _k_peak(u), _k_peak(W.ravel())
+    cu, cw = _k_peak(u), _k_peak_rows(W)
     if cu != 0 or cw != 0:
         found[s] = True
         det[s, 0] = step

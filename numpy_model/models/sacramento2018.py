@@ -275,14 +275,15 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
     compiled.run_phase drives it; dw_every > 0: dW_PP at every sample's end into cap_out); the
     buffer swaps of `step` are done by parity afterwards."""
-    from .compiled import static
+    from .compiled import scratch, static
     k = static(C, _compiled_static)
+    NP, NI, NPh = C.lay.NP, C.lay.NI, C.lay.NPh
     _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, phase.lat, want_mse, mse_mode,
                   cap_mode, step_base, check_every, dw_every, k["ints"], k["floats"], k["flags"], k["arrays"],
                   k["spans"], (st.u, st.u_old, st.ub, st.r_full, st.r_full_prev, st.vbas, st.vbas_prev, st.rIb,
                    st.rIb_prev, st.vden, st.vden_prev, st.vapi, st.vapi_prev),
                   (st.WPP[0], st.dWPP[0], st.WIP[0], st.dWIP[0], st.BPI[0], st.dBPI[0], st.B[0]),
-                  mse_out, cap_out, found, det)
+                  mse_out, cap_out, found, det, scratch(NP + NI, NP + NI, NP, NI, NP, NPh, NPh))
     if n % 2:                 # step 1's swaps and the advance's swap, once per step
         common.swap(st)
         st.rIb, st.rIb_prev = st.rIb_prev, st.rIb
@@ -348,8 +349,9 @@ def _kernel_plasticity(flags, n0, n1, cI, c_fw, acts, ub, r, r_prev, rI, rI_prev
 
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mode, cap_mode, step_base,
                   check_every, dw_every, ints, floats, flags, arrays, spans, buffers, weights, mse_out, cap_out, found,
-                  det):
-    """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop)."""
+                  det, work):
+    """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
+    scratch vectors D, du, post, postI, api, tmp, neg."""
     n0, NP, NPh, NI, n1, o0, o1, mode = ints
     dt, gb, gd, gn, cI = floats
     use_act, has_PI = flags
@@ -357,8 +359,7 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mod
      N_B, mask) = arrays
     (u_, u_old_, ub_, r_, rp_, vb_, vbp_, rI_, rIp_, vd_, vdp_, va_, vap_) = buffers
     (WPP_, dWPP_, WIP_, dWIP_, BPI_, dBPI_, B_) = weights
-    D, du, post, postI = np.empty(NP + NI), np.empty(NP + NI), np.empty(NP), np.empty(NI)
-    api, tmp, neg = np.empty(NP), np.empty(NPh), np.empty(NPh)
+    D, du, post, postI, api, tmp, neg = work
     target = has_y and nudge
     for s in range(u_.shape[0]):
         u, u_old, ub = u_[s], u_old_[s], ub_[s]
