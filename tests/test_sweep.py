@@ -311,6 +311,24 @@ def test_at_most_j_runs_at_a_time(tmp_path):
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))          # strictly one after the other
 
 
+def test_longest_expected_run_starts_first(tmp_path):
+    """The local pool orders its queue by expected work (seeds x steps x weights, x2 with
+    --compare), so a long run never starts last while the other cores idle; -j 1 shows the order."""
+    from numpy_model.sweeps.folders import Run
+    from numpy_model.sweeps.local import expected_work
+    base = str(tmp_path / "runs")
+    small, big, bigger, bad = make_runs(base, ["a_small", "b_big", "c_bigger", "d_bad"], bad=("d_bad",))
+    for d, over in ((big, dict(layers=[6, 4, 1])), (bigger, dict(layers=[6, 4, 1], epochs=3))):
+        with open(os.path.join(d, "params.json"), "w") as fh:
+            json.dump(dict(TINY, **over), fh)
+    runs = [Run(d) for d in (small, big, bigger, bad)]
+    assert [expected_work(r) > 0 for r in runs] == [True, True, True, False]
+    assert expected_work(runs[2]) > expected_work(runs[1]) > expected_work(runs[0])
+    res = sweep_cli("run", base, "-j", "1")
+    starts = {d: status(d)["start_ts"] for d in (small, big, bigger, bad)}
+    assert starts[bigger] < starts[big] < starts[small] < starts[bad], res.stdout + res.stderr
+
+
 def _wait_running(d, timeout=60):
     t0 = time.time()
     while time.time() - t0 < timeout:

@@ -1,11 +1,13 @@
 """The local pool: at most N runs at a time, each in its own `exec` process."""
 import contextlib
+import json
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 
+from .. import timing
 from .common import DONE, ERROR_LOG, FAILED, PENDING, RUNNING, append, child_env, fmt_duration, now
 from .execute import EXIT_SKIPPED
 from .folders import read_status, status_lock, write_status
@@ -82,10 +84,29 @@ def _stop(signum, frame):            # kill/hangup of the manager: stop its runs
     raise KeyboardInterrupt
 
 
+def expected_work(run):
+    """A run's expected cost, for ordering only: seeds x steps x weights per seed (dense over the
+    layers) x 2 with `--compare` (its pass drives every recorded weight set through an epoch
+    again); 0 when its params cannot be read (such a run fails fast anyway)."""
+    from ..params import validate
+    try:
+        with open(run.params_path, encoding="utf-8") as fh:
+            P = validate(json.load(fh), "fw_only", warn=lambda msg: None)      # with the defaults
+    except (OSError, ValueError, TypeError, RecursionError):                  # (ParamsError: ValueError)
+        return 0
+    layers = [int(n) for n in P["layers"]]
+    T, n_settle = timing.of_params(P)
+    steps = timing.student_total_steps(int(P["epochs"]), int(P["dataset_size"]) * T, n_settle)
+    seeds = len(P["random_seed"])
+    weights = sum(a * b for a, b in zip(layers[:-1], layers[1:])) + sum(layers)
+    return seeds * steps * weights * (2 if "--compare" in run.args else 1)
+
+
 def run_local(runs, jobs, plots=False, threads=1, out=None):
-    """At most `jobs` runs at a time, each in its own `exec` process. Returns (done, failed) labels."""
+    """At most `jobs` runs at a time, each in its own `exec` process, the longest expected first
+    (so that no long run starts last while the other cores idle). Returns (done, failed) labels."""
     pool = _Pool(len(runs), plots, threads, sys.stdout if out is None else out)
-    queue = list(runs)
+    queue = sorted(runs, key=expected_work, reverse=True)       # stable: ties keep their order
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         while queue or pool.active:
