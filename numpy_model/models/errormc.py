@@ -352,8 +352,7 @@ def _kernel_somatic_drive(g, io0, vbas, vapi, vden, DE, u, tau, du):
 
 def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ident, offs, refresh, buffers,
                   weights, mse_out, cap_out, found, det, work):
-    """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
-    scratch vectors du, post, e, DE."""
+    """Every seed through steps t0 .. t0+n-1 of `step` (seeds the outer loop); work: du, post, e, DE."""
     t0, n, step_base, check_every, mse_mode, cap_mode, dw_every = steps
     nudged, plastic, fw, lat, want_mse = switches
     n0, o0, o1, io0, io1, b_out, r_out, c_out, n_varphi = ints
