@@ -1,6 +1,5 @@
 """Saved per-seed objects, model.pkl (dill) and atomic writes (docs/model.md §8.4)."""
 import glob
-import io
 import os
 import pickle
 import tempfile
@@ -87,13 +86,6 @@ def dump(obj, fh):
         fh.seek(start)
         fh.truncate()
         dill.dump(obj, fh, protocol=PROTOCOL)
-
-
-def dumps(obj):
-    """The bytes `dump` writes."""
-    buf = io.BytesIO()
-    dump(obj, buf)
-    return buf.getvalue()
 
 
 def save_models(path, models):

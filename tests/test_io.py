@@ -1,8 +1,10 @@
 """model.pkl bytes: a plain (C) pickle when possible, dill as the fallback; both load with dill."""
+import io
+
 import dill
 import numpy as np
 
-from numpy_model.io import Network, dumps, load_models, loads, save_models
+from numpy_model.io import Network, dump, load_models, loads, save_models
 
 
 def test_plain_pickle_loads_with_dill_and_keeps_every_value(tmp_path):
@@ -18,6 +20,12 @@ def test_plain_pickle_loads_with_dill_and_keeps_every_value(tmp_path):
                                   np.array(net.angle_BP_updates_time_series))
     assert back.rng.random() == np.random.default_rng(3).random()
     assert load_models(path)[0].seed == 1
+
+
+def dumps(obj):
+    buf = io.BytesIO()
+    dump(obj, buf)
+    return buf.getvalue()
 
 
 def test_what_only_dill_can_pickle_falls_back_to_dill(tmp_path):

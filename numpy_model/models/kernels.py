@@ -133,7 +133,8 @@ class Blocks:
                 return b, slice(r0 - r.start, r0 - r.start + nr), slice(c0 - c.start, c0 - c.start + nc)
         if missing_ok:
             return None
-        raise ValueError("BP refresh: a block pair outside the stored weights")
+        raise ValueError(f"no stored block of a {self.shape} matrix holds rows {r0}..{r0 + nr - 1}, "
+                         f"columns {c0}..{c0 + nc - 1}")
 
     def row_spans(self):
         """int64 (rows, 2): per row of the full matrix, the [first, last + 1) column of the
