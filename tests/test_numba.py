@@ -374,3 +374,23 @@ def test_kernel_cache_folder_follows_every_kernel_source(tmp_path, monkeypatch):
     for fn in (errormc._kernel_phase, loops._k_capture_dw):
         assert fn._cache._cache_path.startswith(compiled.kernel_cache_dir())
     assert numba.config.CACHE_DIR == ""          # the user's setting is restored
+
+
+@pytest.mark.parametrize("name", sorted(compiled.ACT_CODES))
+def test_compiled_activations_follow_numpy_at_the_edges(name):
+    """The compiled phi and phi' of every activation give NumPy's values (within libm's last bit)
+    where NumPy overflows to inf or makes NaN: a soft_relu unit beyond u = 74 made exp(-10 u) = 0,
+    which raised ZeroDivisionError in the kernel under numba's default (Python) error model."""
+    from numpy_model.circuit import activations
+    from numpy_model.models import errormc, loops
+    compiled.jit_module(errormc)
+    x = np.array([-800.0, -75.0, -1.0, -0.0, 0.0, 1e-300, 0.3, 75.0, 100.0, 800.0, np.inf, -np.inf, np.nan])
+    code = compiled.ACT_CODES[name]
+    with np.errstate(all="ignore"):
+        for s, o in ((1.0, 0.0), (2.5, 0.2)):
+            want = activations.phi(name, x, np.full_like(x, s), np.full_like(x, o))
+            got = np.array([loops._k_phi(code, v, s, o) for v in x])
+            np.testing.assert_allclose(got, want, rtol=1e-15, atol=0, equal_nan=True, err_msg=f"phi s={s} o={o}")
+        want = activations.dphi(name, x)
+        got = np.array([loops._k_dphi(code, v) for v in x])
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=0, equal_nan=True, err_msg="dphi")

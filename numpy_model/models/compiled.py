@@ -108,7 +108,8 @@ def jit_module(module):
     numba.njit(cache=True), in place. Only `_kernel_phase` is
     an entry point; every other kernel is inlined into its caller at numba IR level
     (inline="always"), so the time loop is one function: no per-step calls passing dozens of
-    arrays, no per-call reference counting."""
+    arrays, no per-call reference counting. error_model="numpy": a division by zero gives inf or
+    NaN as in NumPy (numba's default raises ZeroDivisionError, e.g. soft_relu beyond u = 74)."""
     import numba
 
     from . import block_loops, loops
@@ -128,10 +129,10 @@ def jit_module(module):
                 if name.startswith(("_kernel_", "_k_", "_kb_", "_kbf_")) and callable(fn) \
                         and not isinstance(fn, numba.core.registry.CPUDispatcher):
                     if name.startswith("_kbf_"):    # vectorised sums (block_loops): reassociation only
-                        jitted = numba.njit(cache=True, fastmath={"reassoc"}, **NO_NRT)(fn)
+                        jitted = numba.njit(cache=True, fastmath={"reassoc"}, error_model="numpy", **NO_NRT)(fn)
                     else:
                         jitted = numba.njit(cache=True, inline="never" if name == "_kernel_phase" else "always",
-                                            **NO_NRT)(fn)
+                                            error_model="numpy", **NO_NRT)(fn)
                     setattr(mod, name, jitted)
             _COMPILED.add(mod.__name__)
     finally:
