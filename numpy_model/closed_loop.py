@@ -31,6 +31,20 @@ def physics_step(state, force, dt):
     return new, failed
 
 
+def _k_cartpole(c, force, dt):
+    """physics_step of one cart-pole for the compiled closed loop (numpy_model.models.loops.
+    _k_cl_end), same grouping: the state c = (x, x_dot, theta, theta_dot) is advanced in place;
+    returns whether it failed."""
+    x, x_dot, theta, theta_dot = c[0], c[1], c[2], c[3]
+    total = MASS_CART + MASS_POLE
+    sin, cos = np.sin(theta), np.cos(theta)
+    temp = (force + MASS_POLE * LENGTH * theta_dot ** 2 * sin) / total
+    theta_acc = (GRAVITY * sin - cos * temp) / (LENGTH * (4 / 3 - MASS_POLE * cos ** 2 / total))
+    x_acc = temp - MASS_POLE * LENGTH * theta_acc * cos / total
+    c[0], c[1], c[2], c[3] = x + dt * x_dot, x_dot + dt * x_acc, theta + dt * theta_dot, theta_dot + dt * theta_acc
+    return (c[0] < -X_LIMIT) or (c[0] > X_LIMIT) or (c[2] < -THETA_LIMIT) or (c[2] > THETA_LIMIT)
+
+
 def reset_state(rng):
     """The published reset: U(-1, 1) per state variable."""
     return (rng.rand(4) - 0.5) * 2.0
@@ -49,6 +63,9 @@ def cartpole_test(ens, mon, rngs, rescale, dt, sim_time=CARTPOLE_SIM_TIME):
     S = ens.S
     sim = int(sim_time / dt)
     sub = int(sim / 10)
+    if ens.c.backend == "numba":
+        from .models import compiled
+        return compiled.closed_loop(ens, mon, rngs, rescale, dt, sim, sub)
     state = np.stack([reset_state(r) for r in rngs])
     states = np.empty((S, sim, 4))
     actions = np.empty((S, sim - 1))

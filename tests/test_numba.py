@@ -369,9 +369,12 @@ def test_kernel_cache_folder_follows_every_kernel_source(tmp_path, monkeypatch):
     here = compiled.kernel_cache_dir()
     assert here.startswith(str(tmp_path / "user")) and os.path.basename(here).startswith("numba-")
     monkeypatch.setattr(numba.config, "CACHE_DIR", "")
+    from numpy_model import closed_loop
     from numpy_model.models import errormc, loops
+    assert os.path.abspath(closed_loop.__file__) in compiled.kernel_sources()
+    assert os.path.abspath(loops.__file__) in compiled.kernel_sources()
     compiled.jit_module(errormc)
-    for fn in (errormc._kernel_phase, loops._k_capture_dw):
+    for fn in (errormc._kernel_phase, loops._k_capture_dw, closed_loop._k_cartpole):
         assert fn._cache._cache_path.startswith(compiled.kernel_cache_dir())
     assert numba.config.CACHE_DIR == ""          # the user's setting is restored
 
@@ -394,3 +397,46 @@ def test_compiled_activations_follow_numpy_at_the_edges(name):
         want = activations.dphi(name, x)
         got = np.array([loops._k_dphi(code, v) for v in x])
     np.testing.assert_allclose(got, want, rtol=1e-15, atol=0, equal_nan=True, err_msg="dphi")
+
+
+@pytest.mark.parametrize("model", ["errormc", pytest.param("sacramento2018", marks=pytest.mark.slow),
+                                   pytest.param("dPC", marks=pytest.mark.slow), pytest.param("ann", marks=pytest.mark.slow)])
+def test_cartpole_closed_loop_on_numba_matches_numpy(model):
+    """The closed-loop cart-pole tests (teacher and students) run in the compiled kernel: the same
+    trajectories, forces and failures as the NumPy loop. rec_per_steps = 333 ends chunks in the
+    middle of an action; lateral learning runs during the test; the resets drawn ahead are given
+    back to each seed's generator, or the later tests would start elsewhere. The failing pole is
+    unstable and amplifies the backends' last-bit differences (1e-11 after three tests); failures
+    must agree exactly (dPC with eta_fw [1, 0.5] has a student whose forces grow to 5e4 and whose
+    trajectories part after two tests: a smaller rate here)."""
+    from test_cartpole_run import FIG2A
+    over = dict(dt=0.05, rec_per_steps=333, activation=["tanh", "linear"], eta_IP=[0.01, 0], eta_PI=[0, 0.02],
+                mc_model=model, eta_fw=[0.2, 0.1] if model == "dPC" else [1, 0.5])
+    runs = {}
+    for backend in ("numpy", "numba"):
+        P = validate(dict(FIG2A, **over), "fw_only", warn=lambda m: None)
+        P["backend"] = backend
+        runs[backend] = simulate(P, "fw_only", log=lambda m: None)
+    ref, got = runs["numpy"], runs["numba"]
+    compare_models(ref, got)
+    for a, b in zip(ref, got):
+        assert a.state_log.shape == b.state_log.shape and a.penalty_log.sum() > 10
+        np.testing.assert_array_equal(a.penalty_log, b.penalty_log)
+        for k in ("state_log", "action_log"):
+            x, y = getattr(a, k), getattr(b, k)
+            np.testing.assert_allclose(y, x, rtol=1e-9, atol=1e-9 * np.abs(x).max(), err_msg=k)
+
+
+def test_compiled_cartpole_physics_is_physics_step():
+    """closed_loop._k_cartpole (the compiled closed loop's physics) is physics_step bit for bit,
+    failures included."""
+    from numpy_model import closed_loop
+    from numpy_model.models import errormc
+    compiled.jit_module(errormc)
+    rng = np.random.RandomState(3)
+    states = np.vstack([rng.uniform(-3, 3, (200, 4)), [[0, 0, closed_loop.THETA_LIMIT, 0], [2.4, 0, 0, 0]]])
+    for state, force in zip(states, rng.uniform(-80, 80, len(states))):
+        want, failed = closed_loop.physics_step(state, force, 0.01)
+        c = state.copy()
+        assert closed_loop._k_cartpole(c, force, 0.01) == failed
+        np.testing.assert_array_equal(c, want)

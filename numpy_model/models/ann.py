@@ -14,8 +14,8 @@ import numpy as np
 
 from ..state import Constants
 from . import common, sacramento2018 as sac
-from .loops import (_k_bp_refresh_T, _k_capture, _k_capture_dw, _k_dphi, _k_mse, _k_phi, _k_rank1_span,
-                    _k_scaled_matvec_span, _k_sum, _k_watch)
+from .loops import (_k_bp_refresh_T, _k_capture, _k_capture_dw, _k_cl_begin, _k_cl_end, _k_dphi, _k_mse, _k_phi,
+                    _k_rank1_span, _k_scaled_matvec_span, _k_sum, _k_watch)
 from .kernels import mv
 
 RATE_TARGET_DEFAULT = True
@@ -152,17 +152,18 @@ def _compiled_static(C):
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
-                   cap_out, step_base, check_every, found, det, dw_every=0):
+                   cap_out, step_base, check_every, found, det, dw_every=0, cl=None):
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
     compiled.run_phase drives it; dw_every > 0: dW_PP at every sample's end into cap_out); the
     buffer swaps of `step` are done by parity afterwards."""
-    from .compiled import scratch, static
+    from .compiled import NO_CLOSED_LOOP, scratch, static
     k = static(C, _compiled_static)
     NP = C.lay.NP
     _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, want_mse, mse_mode, cap_mode,
                   step_base, check_every, dw_every, k["ints"], k["arrays"], k["spans"],
                   (st.u, st.u_old, st.r_full, st.r_full_prev),
-                  (st.WPP[0], st.dWPP[0], st.B[0]), mse_out, cap_out, found, det, scratch(2 * NP, 2 * NP, NP))
+                  (st.WPP[0], st.dWPP[0], st.B[0]), mse_out, cap_out, found, det, cl or NO_CLOSED_LOOP,
+                  scratch(2 * NP, 2 * NP, NP))
     if n % 2:                 # the rate swap and the advance's swap, once per step
         st.r_full, st.r_full_prev = st.r_full_prev, st.r_full
         st.u_old, st.u = st.u, st.u_old
@@ -207,7 +208,7 @@ def _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, spanB, N_B, ma
 
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, want_mse, mse_mode, cap_mode, step_base,
                   check_every, dw_every, ints, arrays, spans, buffers, weights, mse_out, cap_out, found,
-                  det, work):
+                  det, cl, work):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
     scratch vectors D, du, d."""
     n0, NP, NPh, o0, o1, mode = ints
@@ -223,6 +224,7 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, want_mse, mse_mode, ca
         sP, oP, x, y = slopeP[s], offP[s], X[s], Y[s]
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, u, n0, o0, o1)
+            _k_cl_begin(cl, s, t, x)
             r, r_prev = r_prev, r                   # the rate buffers swap
             _kernel_rates(n0, actP, sP, oP, u, r, d, x, t)
             _kernel_somatic_drive(c_vec, NPh, o0, o1, nudged, y, t, W, spanW, B, spanB, d, r, n0, u, D, du)
@@ -234,3 +236,4 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, want_mse, mse_mode, ca
                 mse_out[s, t] = _k_mse(mse_mode, r, u, y, t, n0, o0, actP, sP, oP)
             _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
             _k_capture_dw(dw_every, cap_out, s, t, dW)
+            _k_cl_end(cl, s, t, r)

@@ -97,6 +97,12 @@ _COMPILED = set()
 NO_NRT = {"_nrt": False}
 
 
+#: the `cl` argument of a phase that is not a closed loop (the kernels' _k_cl_* hooks do nothing);
+#: same types as compiled.closed_loop's, so that both run one compiled kernel
+NO_CLOSED_LOOP = (0, 0, 1, 0, 1, 0.0, 0.0, np.zeros((1, 4)), np.zeros((1, 1, 4)), np.zeros(1, np.int64),
+                  np.zeros((1, 1, 4)), np.zeros((1, 1)), np.zeros((1, 1)))
+
+
 def scratch(*sizes):
     """Work vectors of these lengths for a kernel (which cannot allocate: NO_NRT)."""
     return tuple(np.empty(n) for n in sizes)
@@ -112,6 +118,7 @@ def jit_module(module):
     NaN as in NumPy (numba's default raises ZeroDivisionError, e.g. soft_relu beyond u = 74)."""
     import numba
 
+    from .. import closed_loop
     from . import block_loops, loops
     if loops.__name__ in _COMPILED and module.__name__ in _COMPILED:
         return                                        # done in this process: no digest, no I/O
@@ -122,7 +129,7 @@ def jit_module(module):
             shutil.rmtree(old, ignore_errors=True)
     numba.config.CACHE_DIR = cache                    # read when njit(cache=True) sets up the cache
     try:
-        for mod in (loops, block_loops, module):
+        for mod in (closed_loop, loops, block_loops, module):
             if mod.__name__ in _COMPILED:
                 continue
             for name, fn in list(vars(mod).items()):
@@ -148,15 +155,21 @@ def sources_digest(paths):
     return h.hexdigest()
 
 
+def kernel_sources():
+    """Every file with compiled code: numpy_model/models/*.py and closed_loop.py."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return sorted(glob.glob(os.path.join(here, "*.py"))) + [os.path.join(os.path.dirname(here), "closed_loop.py")]
+
+
 def kernel_cache_dir():
     """The folder numba caches this package's kernels in, named after a digest of every source
-    file of numpy_model/models. numba checks only the stamp of the entry point's own file, so an
+    file of numpy_model/models and of closed_loop.py (the cart-pole physics). numba checks only the stamp of the entry point's own file, so an
     edited shared loop (loops.py) would otherwise come back from the cache stale (numba issues
     #1833, #8851). Under NUMBA_CACHE_DIR when set, else in the sources' __pycache__ when writable,
     else in ~/.cache/numpy_model."""
     import numba
     here = os.path.dirname(os.path.abspath(__file__))
-    name = "numba-" + sources_digest(sorted(glob.glob(os.path.join(here, "*.py"))))[:16]
+    name = "numba-" + sources_digest(kernel_sources())[:16]
     user = numba.config.CACHE_DIR
     if user:
         return os.path.join(user, "numpy_model", name)
@@ -252,6 +265,8 @@ def static(C, build):
 
 
 # ---------------------------------------------------------------------------- phase driver
+#: network steps of a closed-loop chunk at most (its pre-drawn resets: 2 x 4 doubles per action)
+CLOSED_LOOP_CHUNK = 1 << 14
 def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture_rate=True, watch=None):
     """protocol.run_phase on the compiled kernel of ens's model (same arguments, same results
     within rounding): chunks of steps up to the next monitor record."""
@@ -294,6 +309,42 @@ def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture
         mse_sink.extend(mse_out)
     if capture is not None:
         capture.extend(cap_out[0].copy())
+
+
+def closed_loop(ens, mon, rngs, rescale, dt, sim, sub):
+    """closed_loop.cartpole_test on the compiled kernel (same arguments and logs within rounding; sim
+    actions, a reset every sub-th): the kernel runs each seed's network and cart-pole (loops._k_cl_begin,
+    _k_cl_end) in chunks up to the next monitor record. The resets a chunk may need are drawn ahead
+    from each seed's generator, which is then rewound and advanced by the draws used, so that it ends
+    where the step-by-step loop leaves it."""
+    from ..closed_loop import STEPS_PER_ACTION as spa, reset_state
+    from ..state import CLOSED_LOOP
+    model, C, st = ens.model, ens.c, ens.state
+    jit_module(model)
+    S, n0, n_out = C.S, C.lay.n0, C.lay.n_out
+    states, actions, penalties = np.empty((S, sim, 4)), np.empty((S, sim - 1)), np.empty((S, sim - 1))
+    cart = np.stack([reset_state(r) for r in rngs])
+    states[:, 0] = cart
+    found, det, total, k = np.zeros(S, np.bool_), np.full((S, 3), -1, np.int64), (sim - 1) * spa, 0
+    with np.errstate(invalid="ignore", over="ignore"):
+        while k < total:
+            m = min(total - k, mon.every - mon.counter, CLOSED_LOOP_CHUNK)
+            n_draw = 2 * (m // spa) + 3                  # resets in m steps: at most 2 per action
+            saved = [r.get_state() for r in rngs]
+            pool = np.stack([(r.rand(n_draw, 4) - 0.5) * 2.0 for r in rngs])
+            used, X = np.zeros(S, np.int64), np.empty((S, m, n0))
+            cl = (1, k, sub, n0 + C.lay.out.start, spa, float(rescale), float(dt), cart, pool, used, states,
+                  actions, penalties)
+            model.compiled_phase(C, st, 0, m, X, np.zeros((S, m, n_out)), False, False, CLOSED_LOOP, False, 0,
+                                 np.empty((S, 0)), 0, np.empty((S, 0, n_out)), -1, 0, found, det, cl=cl)
+            _swap_buffers(model, st, m)
+            for r, state, n in zip(rngs, saved, used):
+                r.set_state(state)
+                r.rand(int(n), 4)
+            mon.counter += m - 1
+            mon.tick(ens, X[:, m - 1], None)
+            k += m
+    return states, actions, penalties
 
 
 def _swap_buffers(model, st, n):

@@ -13,9 +13,9 @@ A linear activation is used for the students whatever `activation` says (§4.2).
 import numpy as np
 
 from . import common, sacramento2018 as sac
-from .loops import (_k_apical, _k_bp_refresh_T, _k_capture, _k_capture_dw, _k_euler, _k_forward_post_units,
-                    _k_lookahead_rates, _k_mse, _k_pyramidal_drive, _k_rank1_span, _k_scaled_matvec_span,
-                    _k_sum, _k_watch)
+from .loops import (_k_apical, _k_bp_refresh_T, _k_capture, _k_capture_dw, _k_cl_begin, _k_cl_end, _k_euler,
+                    _k_forward_post_units, _k_lookahead_rates, _k_mse, _k_pyramidal_drive, _k_rank1_span,
+                    _k_scaled_matvec_span, _k_sum, _k_watch)
 from .kernels import add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -112,11 +112,11 @@ def _compiled_static(C):
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
-                   cap_out, step_base, check_every, found, det, dw_every=0):
+                   cap_out, step_base, check_every, found, det, dw_every=0, cl=None):
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
     compiled.run_phase drives it; dw_every > 0: dW_PP at every sample's end into cap_out); the
     buffer rotations of `step` are done afterwards."""
-    from .compiled import scratch, static
+    from .compiled import NO_CLOSED_LOOP, scratch, static
     k = static(C, _compiled_static)
     NP, NI, NPh = C.lay.NP, C.lay.NI, C.lay.NPh
     _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, phase.lat, want_mse, mse_mode,
@@ -124,7 +124,7 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
                   k["spans"], (st.u, st.u_old, st.ub, st.ub_prev, st.r_full, st.r_full_prev, st.r_full_prev2,
                    st.vbas, st.vbas_prev, st.vapi, st.vapi_prev),
                   (st.WPP[0], st.dWPP[0], st.BPI[0], st.dBPI[0], st.B[0]), mse_out, cap_out, found, det,
-                  scratch(NP, NP + NI, NP, NP, NPh, NPh))
+                  cl or NO_CLOSED_LOOP, scratch(NP, NP + NI, NP, NP, NPh, NPh))
     for _ in range(n % 3):    # the three rate buffers rotate once per step
         st.r_full, st.r_full_prev, st.r_full_prev2 = st.r_full_prev2, st.r_full, st.r_full_prev
     if n % 2:                 # the swaps of step 1 and the advance, once per step
@@ -179,7 +179,7 @@ def _kernel_plasticity(flags, n0, c_fw, acts, ub, r, r_prev, r_prev2, vbas_prev,
 
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mode, cap_mode, step_base,
                   check_every, dw_every, ints, floats, flags, arrays, spans, buffers, weights, mse_out, cap_out, found,
-                  det, work):
+                  det, cl, work):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
     scratch vectors D, du, post, api, tmp, neg."""
     n0, NP, NPh, NI, o0, o1, mode = ints
@@ -198,6 +198,7 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mod
         sP, oP, x, y = slopeP[s], offP[s], X[s], Y[s]
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
+            _k_cl_begin(cl, s, t, x)
             r, r_prev, r_prev2 = r_prev2, r, r_prev         # rotation; r_I := r_prev[n0:n0+NPh]
             vbas, vbas_prev, vapi, vapi_prev = vbas_prev, vbas, vapi_prev, vapi
             ub, ub_prev = ub_prev, ub
@@ -215,3 +216,4 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mod
                 mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
             _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
             _k_capture_dw(dw_every, cap_out, s, t, dW)
+            _k_cl_end(cl, s, t, r)

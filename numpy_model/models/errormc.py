@@ -24,7 +24,8 @@ from ..state import Constants
 from . import common
 from .block_loops import (_kb_capture_dw, _kb_dot, _kb_forward_pass, _kb_lateral, _kb_matvec, _kb_refresh_rest,
                           _kb_vecmat, _kb_watch)
-from .loops import _k_capture, _k_dphi, _k_euler, _k_forward_post, _k_lookahead, _k_mse, _k_phi, _k_sum
+from .loops import (_k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_euler, _k_forward_post, _k_lookahead, _k_mse,
+                    _k_phi, _k_sum)
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
                       scale_diff, vecmat_T)
 
@@ -300,11 +301,11 @@ _WEIGHTS = ("WPP", "dWPP", "WIP", "dWIP", "BPI", "dBPI", "B")
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
-                   cap_out, step_base, check_every, found, det, dw_every=0):
+                   cap_out, step_base, check_every, found, det, dw_every=0, cl=None):
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
     compiled.run_phase drives it, and swaps the SWAPS buffers after an odd number of steps);
-    dw_every > 0: dW_PP at every sample's end into cap_out (compiled.sample_updates)."""
-    from .compiled import contiguous_blocks, scratch, static
+    dw_every > 0: dW_PP at every sample's end into cap_out (compiled.sample_updates); cl: compiled.closed_loop."""
+    from .compiled import NO_CLOSED_LOOP, contiguous_blocks, scratch, static
     k = static(C, _compiled_static)
     if st.dP.shape != (C.S, C.lay.NP) or not st.dP.flags.c_contiguous:
         st.dP = np.ascontiguousarray(np.broadcast_to(st.dP, (C.S, C.lay.NP)))
@@ -312,7 +313,8 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
                   (has_y and nudge, phase.plastic, phase.fw, phase.lat, want_mse), X, Y,
                   k["ints"], k["floats"], k["flags"], k["arrays"], k["rates"], k["ident"], k["offs"],
                   k["refresh"], tuple(getattr(st, b) for b in _BUFFERS), contiguous_blocks(st, _WEIGHTS),
-                  mse_out, cap_out, found, det, scratch(st.u.shape[1], C.lay.NP, C.lay.n_out, C.lay.i_sizes[-1]))
+                  mse_out, cap_out, found, det, cl or NO_CLOSED_LOOP,
+                  scratch(st.u.shape[1], C.lay.NP, C.lay.n_out, C.lay.i_sizes[-1]))
 
 
 def _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old, ub, r, dP, rE):
@@ -351,7 +353,7 @@ def _kernel_somatic_drive(g, io0, vbas, vapi, vden, DE, u, tau, du):
 
 
 def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ident, offs, refresh, buffers,
-                  weights, mse_out, cap_out, found, det, work):
+                  weights, mse_out, cap_out, found, det, cl, work):
     """Every seed through steps t0 .. t0+n-1 of `step` (seeds the outer loop); work: du, post, e, DE."""
     t0, n, step_base, check_every, mse_mode, cap_mode, dw_every = steps
     nudged, plastic, fw, lat, want_mse = switches
@@ -373,6 +375,7 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ide
         WIPo = WIP[b_out][s]
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
+            _k_cl_begin(cl, s, t, x)
             r, r_prev, vbas, vbas_prev = r_prev, r, vbas_prev, vbas       # step 1: buffer swaps
             rE, rE_prev, vden, vden_prev, vapi, vapi_prev = rE_prev, rE, vden_prev, vden, vapi_prev, vapi
             _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old, ub, r, dP, rE)
@@ -398,3 +401,4 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ide
                 mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
             _kb_watch(check_every, step_base + t - t0 + 1, s, u, WPP, found, det)
             _kb_capture_dw(dw_every, cap_out, s, t, dWPP)
+            _k_cl_end(cl, s, t, r)

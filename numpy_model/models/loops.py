@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from ..closed_loop import _k_cartpole
+
 
 def _k_phi(code, x, s, o):
     """phi(x; s, o) of one unit (numpy_model.circuit.activations.phi): x - o first, then the slope."""
@@ -273,3 +275,40 @@ def _k_forward_post_units(use_act, c_fw, act, slope, offset, ub, r, n0, vbas_pre
             post[i] = r[n0 + i] - _k_phi(act[i], c_fw[i] * vbas_prev[i], slope[i], offset[i])
         else:
             post[i] = ub[i] - c_fw[i] * vbas_prev[i]
+
+
+def _k_cl_begin(cl, s, t, x):
+    """Closed loop (cl[0] = 1; numpy_model.models.compiled.closed_loop): the cart-pole state of
+    seed s as the input x[t] of step t, after the reset at the start of every sub-th action."""
+    mode, k0, sub, o, spa, rescale, dt, cart, pool, used, states, actions, penalties = cl
+    if mode == 0:
+        return
+    k = k0 + t                                      # network step of the test
+    if k % spa == 0 and (k // spa + 1) % sub == 0:
+        _k_cl_reset(cart, pool, used, s)
+    for j in range(cart.shape[1]):
+        x[t, j] = cart[s, j]
+
+
+def _k_cl_end(cl, s, t, r):
+    """Closed loop, after the last network step of an action: the force r_out * rescale drives the
+    cart-pole one step (closed_loop.physics_step); logs, and a reset when it failed."""
+    mode, k0, sub, o, spa, rescale, dt, cart, pool, used, states, actions, penalties = cl
+    if mode == 0 or (k0 + t) % spa != spa - 1:
+        return
+    tt = (k0 + t) // spa + 1                        # the action
+    force = r[o] * rescale
+    failed = _k_cartpole(cart[s], force, dt)
+    for j in range(cart.shape[1]):
+        states[s, tt, j] = cart[s, j]
+    actions[s, tt - 1] = force
+    penalties[s, tt - 1] = 1.0 if failed else 0.0
+    if failed:
+        _k_cl_reset(cart, pool, used, s)
+
+
+def _k_cl_reset(cart, pool, used, s):
+    """The next of seed s's pre-drawn reset states (closed_loop.reset_state)."""
+    for j in range(cart.shape[1]):
+        cart[s, j] = pool[s, used[s], j]
+    used[s] += 1

@@ -19,9 +19,9 @@ import numpy as np
 from ..circuit.activations import Population
 from ..state import Constants
 from . import common
-from .loops import (_k_apical, _k_bp_refresh_T, _k_capture, _k_capture_dw, _k_euler, _k_forward_post_units,
-                    _k_lookahead_rates, _k_mse, _k_phi, _k_pyramidal_drive, _k_rank1_span, _k_scaled_matvec_span,
-                    _k_sum, _k_watch)
+from .loops import (_k_apical, _k_bp_refresh_T, _k_capture, _k_capture_dw, _k_cl_begin, _k_cl_end, _k_euler,
+                    _k_forward_post_units, _k_lookahead_rates, _k_mse, _k_phi, _k_pyramidal_drive, _k_rank1_span,
+                    _k_scaled_matvec_span, _k_sum, _k_watch)
 from .kernels import Blocks, Transposes, add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -271,11 +271,11 @@ def _compiled_static(C):
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
-                   cap_out, step_base, check_every, found, det, dw_every=0):
+                   cap_out, step_base, check_every, found, det, dw_every=0, cl=None):
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
     compiled.run_phase drives it; dw_every > 0: dW_PP at every sample's end into cap_out); the
     buffer swaps of `step` are done by parity afterwards."""
-    from .compiled import scratch, static
+    from .compiled import NO_CLOSED_LOOP, scratch, static
     k = static(C, _compiled_static)
     NP, NI, NPh = C.lay.NP, C.lay.NI, C.lay.NPh
     _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, phase.lat, want_mse, mse_mode,
@@ -283,7 +283,8 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
                   k["spans"], (st.u, st.u_old, st.ub, st.r_full, st.r_full_prev, st.vbas, st.vbas_prev, st.rIb,
                    st.rIb_prev, st.vden, st.vden_prev, st.vapi, st.vapi_prev),
                   (st.WPP[0], st.dWPP[0], st.WIP[0], st.dWIP[0], st.BPI[0], st.dBPI[0], st.B[0]),
-                  mse_out, cap_out, found, det, scratch(NP + NI, NP + NI, NP, NI, NP, NPh, NPh))
+                  mse_out, cap_out, found, det, cl or NO_CLOSED_LOOP,
+                  scratch(NP + NI, NP + NI, NP, NI, NP, NPh, NPh))
     if n % 2:                 # step 1's swaps and the advance's swap, once per step
         common.swap(st)
         st.rIb, st.rIb_prev = st.rIb_prev, st.rIb
@@ -349,7 +350,7 @@ def _kernel_plasticity(flags, n0, n1, cI, c_fw, acts, ub, r, r_prev, rI, rI_prev
 
 def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mode, cap_mode, step_base,
                   check_every, dw_every, ints, floats, flags, arrays, spans, buffers, weights, mse_out, cap_out, found,
-                  det, work):
+                  det, cl, work):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
     scratch vectors D, du, post, postI, api, tmp, neg."""
     n0, NP, NPh, NI, n1, o0, o1, mode = ints
@@ -370,6 +371,7 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mod
         acts = (actP, sP, oP, actI, sI, oI)
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
+            _k_cl_begin(cl, s, t, x)
             r, r_prev, vbas, vbas_prev = r_prev, r, vbas_prev, vbas       # step 1: buffer swaps
             rI, rI_prev, vden, vden_prev, vapi, vapi_prev = rI_prev, rI, vden_prev, vden, vapi_prev, vapi
             _kernel_rates(n0, dt, tau_look, actP, sP, oP, actI, sI, oI, u, u_old, ub, r, rI, x, t)
@@ -386,3 +388,4 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mod
                 mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
             _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
             _k_capture_dw(dw_every, cap_out, s, t, dW)
+            _k_cl_end(cl, s, t, r)
