@@ -263,12 +263,10 @@ def layers_of(C, st, name):
 
 
 # ------------------------------------------------------------------------ compiled kernel (numba)
-# The sub-steps of `step` above for one seed in plain scalar loops (seeds are the outer loop, the
-# time loop is inside the compiled call), compiled by numpy_model.models.compiled.jit_module when
-# the numba backend runs. Every weight matrix comes as its stored blocks (block_loops; dense = one
-# block), every expression keeps the grouping of the NumPy sub-step of the same name, every sum
-# runs over its index in order. One pass over W_PP computes v_bas, refreshes B_II^T from it and
-# applies the forward rule (the Fig 4/5 nets are bound by memory traffic).
+# The sub-steps of `step` for one seed in scalar loops (seeds the outer loop, the time loop inside the
+# call; compiled.jit_module). Weights come as their stored blocks (block_loops; dense = one block);
+# every expression keeps the NumPy sub-step's grouping, every sum runs in index order. One pass over
+# W_PP computes v_bas, refreshes B_II^T and applies the forward rule (Fig 4/5 nets: memory-bound).
 def compiled_unsupported(C):
     """Why these errormc constants cannot run compiled, or None."""
     from .compiled import common_unsupported
@@ -302,19 +300,18 @@ _WEIGHTS = ("WPP", "dWPP", "WIP", "dWIP", "BPI", "dBPI", "B")
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
                    cap_out, step_base, check_every, found, det, dw_every=0, cl=None):
-    """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
-    compiled.run_phase drives it, and swaps the SWAPS buffers after an odd number of steps);
-    dw_every > 0: dW_PP at every sample's end into cap_out (compiled.sample_updates); cl: compiled.closed_loop."""
+    """Steps t0 .. t0+n-1 of every seed in one compiled call (compiled.run_phase, which swaps the SWAPS
+    buffers after an odd n; dw_every: compiled.sample_updates; cl: compiled.closed_loop)."""
     from .compiled import NO_CLOSED_LOOP, contiguous_blocks, scratch, static
-    k = static(C, _compiled_static)
-    if st.dP.shape != (C.S, C.lay.NP) or not st.dP.flags.c_contiguous:
-        st.dP = np.ascontiguousarray(np.broadcast_to(st.dP, (C.S, C.lay.NP)))
+    k, lay = static(C, _compiled_static), C.lay
+    if st.dP.shape != (C.S, lay.NP) or not st.dP.flags.c_contiguous:
+        st.dP = np.ascontiguousarray(np.broadcast_to(st.dP, (C.S, lay.NP)))
     _kernel_phase((t0, n, step_base, check_every, mse_mode, cap_mode, dw_every),
                   (has_y and nudge, phase.plastic, phase.fw, phase.lat, want_mse), X, Y,
                   k["ints"], k["floats"], k["flags"], k["arrays"], k["rates"], k["ident"], k["offs"],
                   k["refresh"], tuple(getattr(st, b) for b in _BUFFERS), contiguous_blocks(st, _WEIGHTS),
                   mse_out, cap_out, found, det, cl or NO_CLOSED_LOOP,
-                  scratch(st.u.shape[1], C.lay.NP, C.lay.n_out, C.lay.i_sizes[-1]))
+                  scratch(st.u.shape[1], lay.NP, lay.n_out, lay.i_sizes[-1]))
 
 
 def _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old, ub, r, dP, rE):
@@ -331,8 +328,7 @@ def _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old,
 
 
 def _kernel_output_drive(o0, nudged, y, t, WIPo, ro, co, dP, r, n0, gt, e, DE):
-    """The output errors' drive g_t W_IP (phi' (y - r)) (W_IP's output block at rows ro.., cols
-    co.. of the stored array WIPo); 0 without nudging."""
+    """The output errors' drive g_t W_IP (phi' (y - r)) (W_IP's output block: WIPo[ro.., co..]); 0 unnudged."""
     if nudged:
         for j in range(e.shape[0]):
             e[j] = dP[o0 + j] * (y[t, j] - r[n0 + o0 + j])
