@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Delayed match-to-sample task with an error-neuron microcircuit (paper Fig 2b, §7.7).
 
-    python DMS_task.py [--out experiments/DMS_plots] [--seed 0] [--quick]
+    python DMS_task.py [--out experiments/DMS_plots] [--seed 0] [--quick] [--backend auto|numpy|numba]
 
 Ten errormc networks (1-2-1, BP) learn to report whether two stimuli (+-1) separated by a random
 delay match (+1) or not (-1); one weight update per trial, at its last frame. Writes model.pkl
@@ -29,7 +29,8 @@ from numpy_model.ensemble import Ensemble
 from numpy_model.circuit.init import draw_network
 from numpy_model.io import atomic_write_bytes, save_models
 from numpy_model.params import validate
-from numpy_model.protocol import make_monitor
+from numpy_model.models import compiled
+from numpy_model.protocol import make_monitor, run_phase
 from numpy_model.record import mse
 from numpy_model.state import CLOSED_LOOP, Phase
 
@@ -120,22 +121,18 @@ def reset(ens):
 def run_trial(ens, mon, x, y, train):
     """One trial for every network. Training: target nudging all trial long, lateral/BII
     refresh on, then one extra step on the last frame with forward learning. Validation/test:
-    frames without target, then one extra step with the target for the MSE (no nudging)."""
+    frames without target, then one extra step with the target for the MSE (no nudging).
+    Each part is one protocol phase (one compiled call on numba)."""
     S = ens.S
     reset(ens)
-    target = np.full((S, 1), y)
-    for frame in x:
-        xin = np.full((S, 1), frame)
-        ens.step(xin, target if train else None, CLOSED_LOOP)
-        mon.tick(ens, xin, target if train else None)
-    xin = np.full((S, 1), x[-1])
+    X = np.broadcast_to(np.asarray(x, float)[None, :, None], (S, len(x), 1))
+    Y = np.full((S, len(x), 1), y)
+    run_phase(ens, mon, X, Y if train else None, train, CLOSED_LOOP)
     if train:
-        ens.step(xin, target, Phase(fw=True, lat=True))
-        mon.tick(ens, xin, target)
+        run_phase(ens, mon, X[:, -1:], Y[:, -1:], True, Phase(fw=True, lat=True))
         return None
-    ens.step(xin, None, CLOSED_LOOP)
-    mon.tick(ens, xin, None)
-    return mse(ens, target, True, True)
+    run_phase(ens, mon, X[:, -1:], None, False, CLOSED_LOOP)
+    return mse(ens, Y[:, -1], True, True)
 
 
 def main(argv=None):
@@ -144,11 +141,20 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0, help="seed of the first network-seed draw")
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 networks, 2 epochs, 4 trials")
     ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument("--backend", choices=compiled.BACKENDS, default="auto",
+                    help="numpy, numba (compiled), auto = numba when importable (default)")
     args = ap.parse_args(argv)
     n_nets, epochs, n_trials = (2, 2, 4) if args.quick else (N_NETS, EPOCHS, 50)
     os.makedirs(args.out, exist_ok=True)
     seeds = network_seeds(n_nets, args.seed)
     P, ens = build(seeds)
+    use, why = compiled.resolve(args.backend)
+    ens, fallback = compiled.choose(ens, use, "DMS networks")
+    for warning in (why, fallback):
+        if warning:
+            print(f"warning: {warning}", flush=True)
+    version = compiled.numba_version() if ens.c.backend == "numba" else None
+    print(f"backend: {ens.c.backend}" + (f", numba {version}" if version else ""), flush=True)
     train, val, test = generate(n_trials, 42), generate(n_trials, 123456), generate(n_trials, 44)
     frames = sum(len(x) + 1 for x, _ in train + val) * epochs + sum(len(x) + 1 for x, _ in test)
     mon = make_monitor(ens, P, frames, rate_target=True)

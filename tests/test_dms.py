@@ -55,3 +55,25 @@ def test_dms_quick_run(tmp_path):
     assert len(nets) == 2
     assert len(nets[0].MSE_val_time_series) == 2 * 4 and len(nets[0].MSE_test_time_series) == 4
     assert nets[0].uP_init[0].shape == (2,)
+
+
+def test_dms_runs_compiled_and_matches_numpy(tmp_path, capsys):
+    """The DMS nets (soft_relu / dms_tanh outputs whose derivative is the linear one, rates of the
+    instantaneous voltage) run in the compiled errormc kernel, with the numbers of the NumPy step."""
+    import pytest
+    from numpy_model.models import compiled
+    if compiled.numba_version() is None:
+        pytest.skip("numba is not importable")
+    from test_numba import assert_close
+    runs = {}
+    for backend in ("numpy", "numba"):
+        out = tmp_path / backend
+        assert dms.main(["--quick", "--no-plots", "--backend", backend, "--out", str(out)]) == 0
+        assert f"backend: {backend}" in capsys.readouterr().out
+        with open(out / "model.pkl", "rb") as fh:
+            runs[backend] = dill.load(fh)
+    for a, b in zip(runs["numpy"], runs["numba"]):
+        names = [k for k in vars(a) if k.endswith("_time_series")] + ["WPP", "BII", "uP", "uI"]
+        for k in names:
+            assert_close(getattr(a, k), getattr(b, k), k)
+        assert len(a.rP_breve_time_series) > 10

@@ -394,6 +394,10 @@ def test_compiled_activations_follow_numpy_at_the_edges(name):
             want = activations.phi(name, x, np.full_like(x, s), np.full_like(x, o))
             got = np.array([loops._k_phi(code, v, s, o) for v in x])
             np.testing.assert_allclose(got, want, rtol=1e-15, atol=0, equal_nan=True, err_msg=f"phi s={s} o={o}")
+        if name not in compiled.D_CODES:             # dms_tanh: no derivative in NumPy either
+            with pytest.raises(ValueError):
+                activations.dphi(name, x)
+            return
         want = activations.dphi(name, x)
         got = np.array([loops._k_dphi(code, v) for v in x])
     np.testing.assert_allclose(got, want, rtol=1e-15, atol=0, equal_nan=True, err_msg="dphi")
@@ -440,3 +444,17 @@ def test_compiled_cartpole_physics_is_physics_step():
         c = state.copy()
         assert closed_loop._k_cartpole(c, force, 0.01) == failed
         np.testing.assert_array_equal(c, want)
+
+
+def test_act_arrays_derivative_names_and_lookahead_mask():
+    """errormc's kernel arrays: phi' codes from d_names, and the 1 - phi**2 shortcut only where phi
+    is tanh of u_breve itself (not where a DMS mask takes the rate of u, nor where phi' is named
+    otherwise); the other models' kernels refuse derivative names."""
+    from numpy_model.circuit.activations import Population
+    pop = Population(["tanh", "tanh", "dms_tanh"], [2, 1, 1], d_names=["tanh", "linear", "linear"])
+    codes, slope, offset, tanh1, dcodes, look = compiled.act_arrays(pop, 2, np.array([True, False, True, True]))
+    assert codes.tolist() == [4, 4, 4, 6] and dcodes.tolist() == [4, 4, 0, 0]
+    assert tanh1.tolist() == [[True, False, False, False]] * 2
+    assert look.tolist() == [[True, False, True, True]] * 2
+    assert compiled.act_codes(pop, 2) is None
+    assert compiled.act_codes(Population(["dms_tanh"], [1]), 1) is None      # phi' of dms_tanh: none

@@ -27,7 +27,9 @@ import numpy as np
 
 BACKENDS = ("auto", "numpy", "numba")
 #: activation name -> code of the compiled activations (numpy_model.circuit.activations.NAMES)
-ACT_CODES = {"linear": 0, "relu": 1, "soft_relu": 2, "logistic": 3, "tanh": 4, "hard_sigmoid": 5}
+ACT_CODES = {"linear": 0, "relu": 1, "soft_relu": 2, "logistic": 3, "tanh": 4, "hard_sigmoid": 5, "dms_tanh": 6}
+#: the activations with a compiled (nominal) derivative phi' (dms_tanh has none, as in NumPy)
+D_CODES = {name: code for name, code in ACT_CODES.items() if name != "dms_tanh"}
 
 
 def numba_version():
@@ -63,17 +65,18 @@ def unsupported(C):
     return check(C)
 
 
-def common_unsupported(C, weights, populations):
+def common_unsupported(C, weights, populations, dms=False):
     """The checks every compiled model shares: dense `weights` (the kernels of models that take
-    per-block ones pass none), switches without a compiled version, activations with a compiled version; why not (a short phrase) or None."""
+    per-block ones pass none), switches and activations with a compiled version (dms: the DMS
+    lookahead masks and derivative names too); why not (a short phrase) or None."""
     if not all(w.dense for w in weights):
         return "weights stored per block (large nets or NUMPY_MODEL_WEIGHT_STORAGE=blocks)"
     if C.dWPP_low_pass:
         return "dWPP_low_pass"
-    if C.rep_lookahead is not None or getattr(C, "error_lookahead", None) is not None:
+    if not dms and (C.rep_lookahead is not None or getattr(C, "error_lookahead", None) is not None):
         return "lookahead masks (DMS)"
-    if any(act_codes(pop, C.S) is None for pop in populations):
-        return "activation without a compiled version (DMS)"
+    if any(act_codes(pop, C.S, d_names=dms) is None for pop in populations):
+        return "activation without a compiled version"
     return None
 
 
@@ -183,13 +186,14 @@ def kernel_cache_dir():
     return os.path.join(os.path.expanduser("~"), ".cache", "numpy_model", name)
 
 
-def act_codes(pop, S):
-    """(codes (n,), slopes (S, n), offsets (S, n)) of a Population; None if it cannot compile."""
-    if pop.d_names is not None or any(name not in ACT_CODES for name in pop.names):
+def act_codes(pop, S, d_names=False):
+    """(codes (n,), slopes (S, n), offsets (S, n)) of a Population; None if it cannot compile: a
+    phi or phi' without a compiled version, or per-layer derivative names (the DMS output layer),
+    which only the errormc kernel takes (d_names=True)."""
+    if pop.d_names is not None and not d_names or any(name not in ACT_CODES for name in pop.names) \
+            or any(name not in D_CODES for name in (pop.d_names or pop.names)):
         return None
-    codes = np.empty(sum(pop.sizes), np.int64)
-    for name, a, b in pop.runs:
-        codes[a:b] = ACT_CODES[name]
+    codes = _per_unit(pop.names, pop.sizes, ACT_CODES)
     n = codes.shape[0]
     # writable copies: numba types a read-only array apart, and each type compiles the kernel anew
     slope = np.ones((S, n)) if pop.slope is None else np.array(np.broadcast_to(pop.slope, (S, n)), float)
@@ -197,10 +201,19 @@ def act_codes(pop, S):
     return codes, slope, offset
 
 
-def act_arrays(pop, S):
-    """act_codes plus where phi' = 1 - phi**2 exactly (tanh, slope 1, offset 0): (S, n) bools."""
-    codes, slope, offset = act_codes(pop, S)
-    return codes, slope, offset, (codes == 4)[None] & (slope == 1.0) & (offset == 0.0)
+def _per_unit(names, sizes, table):
+    return np.repeat(np.array([table[name] for name in names], np.int64), sizes)
+
+
+def act_arrays(pop, S, lookahead=None):
+    """errormc: act_codes, where phi' = 1 - phi**2 exactly ((S, n) bools: phi and phi' tanh, slope 1,
+    offset 0, lookahead rate), the codes of phi' (d_names when given) and the lookahead mask
+    ((S, n) bools: the rate of u_breve, else of u; C.rep_lookahead, None = everywhere)."""
+    codes, slope, offset = act_codes(pop, S, d_names=True)
+    dcodes = _per_unit(pop.d_names or pop.names, pop.sizes, D_CODES)
+    look = np.array(np.broadcast_to(True if lookahead is None else lookahead, slope.shape), np.bool_)
+    tanh1 = (codes == 4)[None] & (dcodes == 4)[None] & (slope == 1.0) & (offset == 0.0) & look
+    return codes, slope, offset, tanh1, dcodes, look
 
 
 def rates_arg(blocks, lr, S):

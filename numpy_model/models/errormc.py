@@ -131,10 +131,6 @@ def constants(nets, P, lay, taur=None, rate_target=None):
         B=BB, N_B=N_B, refresh=refresh, **common.switches(P, "errormc", WB))
 
 
-def _bii_layers(net):
-    return net.BII if net.bw_mode == "layered" else [net.BII[0]]
-
-
 def _noise_T(nets, lay, BB):
     """N_II^T per stored block (skip: triu(N) as published, so that [triu] is exact)."""
     def T(blocks):
@@ -151,9 +147,8 @@ def initial_state(nets, C):
     st = common.initial_state(nets, C, lay.NP, C.psiE)
     st.WIP = C.WIP.from_layers(S, common.stack_layers(nets, "WIP"))
     st.BPI = C.BPI.from_layers(S, common.stack_layers(nets, "BPI"))
-    nB = len(C.B.views)
-    st.B = C.B.from_layers(S, [np.swapaxes(np.stack([_bii_layers(n)[k] for n in nets]), 1, 2)
-                               for k in range(nB)])
+    st.B = C.B.from_layers(S, [np.swapaxes(np.stack([n.BII[k] for n in nets]), 1, 2)   # skip: BII[0] only
+                               for k in range(len(C.B.views))])
     st.dWIP, st.dBPI = C.WIP.zeros(S), C.BPI.zeros(S)
     st.dP = np.zeros((S, lay.NP))
     st.vapi, st.vapi_prev = np.zeros((S, lay.NP)), np.zeros((S, lay.NP))
@@ -270,7 +265,7 @@ def layers_of(C, st, name):
 def compiled_unsupported(C):
     """Why these errormc constants cannot run compiled, or None."""
     from .compiled import common_unsupported
-    return common_unsupported(C, (), (C.phiP, C.psiE))
+    return common_unsupported(C, (), (C.phiP, C.psiE), dms=True)
 
 
 def _compiled_static(C):
@@ -279,6 +274,7 @@ def _compiled_static(C):
     from .compiled import act_arrays, block_refresh_arrays, rates_arg
     lay, S, g = C.lay, C.S, C.g
     b_out, r_out, c_out = C.WIP.views[-1]
+    actE = act_arrays(C.psiE, S, C.error_lookahead)
     return dict(
         ints=(lay.n0, lay.out.start, lay.out.stop, lay.i_out.start, lay.i_out.stop, b_out,
               r_out.start or 0, c_out.start or 0, len(C.WIP.stored) - (0 if C.WIP.dense else 1)),
@@ -286,7 +282,7 @@ def _compiled_static(C):
         flags=(bool(C.varphi_transfer), bool(C.dWPP_use_activation), C.lr_IP is not None, C.lr_PI is not None,
                C.WPP.dense, C.WIP.dense, C.BPI.dense, not C.fused_update),
         arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float))
-        + act_arrays(C.phiP, S) + act_arrays(C.psiE, S)[:3],
+        + act_arrays(C.phiP, S, C.rep_lookahead) + actE[:3] + actE[5:],
         rates=rates_arg(C.WPP, C.lr_WPP, S) + rates_arg(C.WIP, C.lr_IP, S) + rates_arg(C.BPI, C.lr_PI, S),
         ident=(tuple(a[0] for a in C.I_WIP), tuple(a[0] for a in C.I_BPI)),
         offs=(offsets(C.WPP), offsets(C.WIP), offsets(C.BPI), offsets(C.B)),
@@ -314,17 +310,19 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
                   scratch(st.u.shape[1], lay.NP, lay.n_out, lay.i_sizes[-1]))
 
 
-def _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old, ub, r, dP, rE):
-    """rates: u_breve = lookahead(u, u_old), r_R = phi(u_breve_R), phi'(u_breve_R), r_E = psi(u_breve_E)."""
+def _kernel_rates(n0, dt, tau_look, act, u, u_old, ub, r, dP, rE):
+    """rates: u_breve = lookahead(u, u_old), r_R = phi(u_breve_R), phi'(u_breve_R), r_E = psi(u_breve_E)
+    (the rate of u instead where a DMS lookahead mask is off)."""
+    actP, sP, oP, tanh1, dcP, lookP, actE, sE, oE, lookE = act
     NP = dP.shape[0]
     for i in range(u.shape[0]):
         ub[i] = _k_lookahead(u[i], u_old[i], tau_look[i], dt)
     for i in range(NP):
-        x = _k_phi(actP[i], ub[i], sP[i], oP[i])
+        x = _k_phi(actP[i], ub[i] if lookP[i] else u[i], sP[i], oP[i])
         r[n0 + i] = x
-        dP[i] = 1.0 - x * x if tanh1[i] else _k_dphi(actP[i], ub[i])
+        dP[i] = 1.0 - x * x if tanh1[i] else _k_dphi(dcP[i], ub[i])
     for i in range(rE.shape[0]):
-        rE[i] = _k_phi(actE[i], ub[NP + i], sE[i], oE[i])
+        rE[i] = _k_phi(actE[i], ub[NP + i] if lookE[i] else u[NP + i], sE[i], oE[i])
 
 
 def _kernel_output_drive(o0, nudged, y, t, WIPo, ro, co, dP, r, n0, gt, e, DE):
@@ -356,7 +354,7 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ide
     n0, o0, o1, io0, io1, b_out, r_out, c_out, n_varphi = ints
     dt, gb, ga, gd, gt, c_fw = floats
     varphi, use_act, has_IP, has_PI, dense_W, dense_IP, dense_PI, keep = flags
-    tau, tau_look, actP, slopeP, offP, tanh1_, actE, slopeE, offE = arrays
+    tau, tau_look, actP, slopeP, offP, tanh1_, dcodeP, lookP_, actE, slopeE, offE, lookE_ = arrays
     lrW, lrW_b, lrIP, lrIP_b, lrPI, lrPI_b = rates
     I_WIP, I_BPI = ident
     oW, oIP, oPI, oB = offs
@@ -367,14 +365,15 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ide
         u, u_old, ub, dP = u_[s], u_old_[s], ub_[s], dP_[s]
         r, r_prev, vbas, vbas_prev = r_[s], rp_[s], vb_[s], vbp_[s]
         rE, rE_prev, vden, vden_prev, vapi, vapi_prev = rI_[s], rIp_[s], vd_[s], vdp_[s], va_[s], vap_[s]
-        sP, oP, sE, oE, x, y, tanh1 = slopeP[s], offP[s], slopeE[s], offE[s], X[s], Y[s], tanh1_[s]
+        sP, oP, sE, oE, x, y = slopeP[s], offP[s], slopeE[s], offE[s], X[s], Y[s]
+        act = (actP, sP, oP, tanh1_[s], dcodeP, lookP_[s], actE, sE, oE, lookE_[s])
         WIPo = WIP[b_out][s]
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
             _k_cl_begin(cl, s, t, x)
             r, r_prev, vbas, vbas_prev = r_prev, r, vbas_prev, vbas       # step 1: buffer swaps
             rE, rE_prev, vden, vden_prev, vapi, vapi_prev = rE_prev, rE, vden_prev, vden, vapi_prev, vapi
-            _kernel_rates(n0, dt, tau_look, actP, sP, oP, tanh1, actE, sE, oE, u, u_old, ub, r, dP, rE)
+            _kernel_rates(n0, dt, tau_look, act, u, u_old, ub, r, dP, rE)
             for j in range(n0):
                 r[j] = x[t, j]
             # dendrites, plasticity, somatic drive (section 4.4 steps 4-8), each matrix read once

@@ -27,6 +27,8 @@ def _k_phi(code, x, s, o):
         return 1.0 / (1.0 + math.exp(-x * s))
     if code == 4:                                   # tanh
         return math.tanh(x * s)
+    if code == 6:                                   # dms_tanh: tanh((x - 0.5) 20), no slope
+        return math.tanh((x - 0.5) * 20.0)
     v = x / 6.0 + 0.5                               # hard_sigmoid: maximum(0, minimum(1, v))
     m = 1.0 if v >= 1.0 else v
     h = 0.0 if 0.0 >= m else m
