@@ -27,7 +27,6 @@ RTOL = 1e-12
 # 10 samples, 10 epochs (2000 training steps + settling + validation and test passes)
 EMC = sorted(n for n in CONFIGS if n.startswith("emc"))
 LONG = dict(Tpres=0.2, dataset_size=10, epochs=10, rec_per_steps=50)
-FALLBACK = {"emc_layered_dWPP_low_pass_epochs1": "dWPP_low_pass"}
 # every ann configuration of the reference-oracle suite, as long
 ANN = sorted(n for n in CONFIGS if n.startswith("ann"))
 SAC = sorted(n for n in CONFIGS if n.startswith("sac"))
@@ -98,12 +97,7 @@ def test_numba_matches_numpy_errormc(name):
     ref, info_ref, _ = run(name, "numpy", **LONG)
     got, info, lines = run(name, "numba", **LONG)
     assert info_ref["backend"] == "numpy"
-    if name in FALLBACK:
-        assert info["backend"] == "numpy"
-        assert sum(line.startswith("warning:") for line in lines) == 1
-        assert any(line.startswith("warning:") and FALLBACK[name] in line for line in lines)
-    else:
-        assert info["backend"] == "numba" and not any(line.startswith("warning:") for line in lines)
+    assert info["backend"] == "numba" and not any(line.startswith("warning:") for line in lines)
     compare_models(ref, got)
 
 
@@ -403,8 +397,8 @@ def test_compiled_activations_follow_numpy_at_the_edges(name):
     np.testing.assert_allclose(got, want, rtol=1e-15, atol=0, equal_nan=True, err_msg="dphi")
 
 
-@pytest.mark.parametrize("model", ["errormc", pytest.param("sacramento2018", marks=pytest.mark.slow),
-                                   pytest.param("dPC", marks=pytest.mark.slow), pytest.param("ann", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("model", ["errormc"] + [pytest.param(m, marks=pytest.mark.slow)
+                                                 for m in ("sacramento2018", "dPC", "ann")])
 def test_cartpole_closed_loop_on_numba_matches_numpy(model):
     """The closed-loop cart-pole tests (teacher and students) run in the compiled kernel: the same
     trajectories, forces and failures as the NumPy loop. rec_per_steps = 333 ends chunks in the
@@ -452,7 +446,8 @@ def test_act_arrays_derivative_names_and_lookahead_mask():
     otherwise); the other models' kernels refuse derivative names."""
     from numpy_model.circuit.activations import Population
     pop = Population(["tanh", "tanh", "dms_tanh"], [2, 1, 1], d_names=["tanh", "linear", "linear"])
-    codes, slope, offset, tanh1, dcodes, look = compiled.act_arrays(pop, 2, np.array([True, False, True, True]))
+    mask = np.array([True, False, True, True])
+    codes, slope, offset, tanh1, dcodes, look = compiled.act_arrays(pop, 2, mask)
     assert codes.tolist() == [4, 4, 4, 6] and dcodes.tolist() == [4, 4, 0, 0]
     assert tanh1.tolist() == [[True, False, False, False]] * 2
     assert look.tolist() == [[True, False, True, True]] * 2

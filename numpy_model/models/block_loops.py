@@ -135,6 +135,19 @@ def _kb_rank1_block(W, dW, p, x, dense_lr, lr, rate, keep, fw):
                 W[i, j] += (pi * x[j]) * rate
 
 
+def _kb_low_pass(on, Ws, dWs, Ls, s, c):
+    """dWPP_low_pass (common.apply_forward): L += (dt / tauLO) (dW - L), then W += L, for every
+    stored array of seed s (when on)."""
+    if not on:
+        return
+    for b in range(len(Ws)):
+        W, dW, L = Ws[b][s], dWs[b][s], Ls[b][s]
+        for i in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                L[i, j] += c * (dW[i, j] - L[i, j])
+                W[i, j] += L[i, j]
+
+
 def _kb_refresh_block(refresh, Bs, W, b, s, n0):
     """_kb_refresh_row for every row of the stored array b of W_PP."""
     mode, Ns, mask, pairs, rest = refresh

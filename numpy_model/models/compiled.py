@@ -65,13 +65,14 @@ def unsupported(C):
     return check(C)
 
 
-def common_unsupported(C, weights, populations, dms=False):
+def common_unsupported(C, weights, populations, dms=False, low_pass=False):
     """The checks every compiled model shares: dense `weights` (the kernels of models that take
     per-block ones pass none), switches and activations with a compiled version (dms: the DMS
-    lookahead masks and derivative names too); why not (a short phrase) or None."""
+    lookahead masks and derivative names too; low_pass: dWPP_low_pass); why not (a short phrase)
+    or None."""
     if not all(w.dense for w in weights):
         return "weights stored per block (large nets or NUMPY_MODEL_WEIGHT_STORAGE=blocks)"
-    if C.dWPP_low_pass:
+    if C.dWPP_low_pass and not low_pass:
         return "dWPP_low_pass"
     if not dms and (C.rep_lookahead is not None or getattr(C, "error_lookahead", None) is not None):
         return "lookahead masks (DMS)"
@@ -165,8 +166,8 @@ def kernel_sources():
 
 
 def kernel_cache_dir():
-    """The folder numba caches this package's kernels in, named after a digest of every source
-    file of numpy_model/models and of closed_loop.py (the cart-pole physics). numba checks only the stamp of the entry point's own file, so an
+    """The folder numba caches this package's kernels in, named after a digest of every kernel
+    source (`kernel_sources`). numba checks only the stamp of the entry point's own file, so an
     edited shared loop (loops.py) would otherwise come back from the cache stale (numba issues
     #1833, #8851). Under NUMBA_CACHE_DIR when set, else in the sources' __pycache__ when writable,
     else in ~/.cache/numpy_model."""
@@ -246,19 +247,22 @@ def block_refresh_arrays(C):
             np.array(rest, np.int64).reshape(-1, 5))
 
 
-def contiguous_blocks(st, names):
+def contiguous_blocks(st, names, S):
     """The stored-array tuples st.<name> for a kernel, each array C-contiguous float64 (numba
     indexes a tuple of arrays only when they share one type); a copy replaces a state array that
     is not, so the kernel updates the state in place (block_loops.nonempty for a matrix without
-    stored blocks)."""
+    stored blocks, and for a state variable that is None: LWPP without dWPP_low_pass)."""
     from .block_loops import nonempty
     out = []
     for name in names:
         arrays = getattr(st, name)
+        if arrays is None:
+            out.append(nonempty((), S))
+            continue
         if not all(a.flags.c_contiguous and a.dtype == np.float64 for a in arrays):
             arrays = tuple(np.ascontiguousarray(a, dtype=np.float64) for a in arrays)
             setattr(st, name, arrays)
-        out.append(nonempty(arrays, st.u.shape[0]))
+        out.append(nonempty(arrays, S))
     return tuple(out)
 
 

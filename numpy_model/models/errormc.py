@@ -22,8 +22,8 @@ import numpy as np
 
 from ..state import Constants
 from . import common
-from .block_loops import (_kb_capture_dw, _kb_dot, _kb_forward_pass, _kb_lateral, _kb_matvec, _kb_refresh_rest,
-                          _kb_vecmat, _kb_watch)
+from .block_loops import (_kb_capture_dw, _kb_dot, _kb_forward_pass, _kb_lateral, _kb_low_pass, _kb_matvec,
+                          _kb_refresh_rest, _kb_vecmat, _kb_watch)
 from .loops import (_k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_euler, _k_forward_post, _k_lookahead, _k_mse,
                     _k_phi, _k_sum)
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
@@ -265,7 +265,7 @@ def layers_of(C, st, name):
 def compiled_unsupported(C):
     """Why these errormc constants cannot run compiled, or None."""
     from .compiled import common_unsupported
-    return common_unsupported(C, (), (C.phiP, C.psiE), dms=True)
+    return common_unsupported(C, (), (C.phiP, C.psiE), dms=True, low_pass=True)
 
 
 def _compiled_static(C):
@@ -278,9 +278,10 @@ def _compiled_static(C):
     return dict(
         ints=(lay.n0, lay.out.start, lay.out.stop, lay.i_out.start, lay.i_out.stop, b_out,
               r_out.start or 0, c_out.start or 0, len(C.WIP.stored) - (0 if C.WIP.dense else 1)),
-        floats=(float(C.dt), float(g["gb"]), float(g["ga"]), float(g["gd"]), float(g["gt"]), float(C.c_fw)),
+        floats=(float(C.dt), float(g["gb"]), float(g["ga"]), float(g["gd"]), float(g["gt"]), float(C.c_fw),
+                float(C.dt / C.tauLO)),
         flags=(bool(C.varphi_transfer), bool(C.dWPP_use_activation), C.lr_IP is not None, C.lr_PI is not None,
-               C.WPP.dense, C.WIP.dense, C.BPI.dense, not C.fused_update),
+               C.WPP.dense, C.WIP.dense, C.BPI.dense, not C.fused_update, bool(C.dWPP_low_pass)),
         arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float))
         + act_arrays(C.phiP, S, C.rep_lookahead) + actE[:3] + actE[5:],
         rates=rates_arg(C.WPP, C.lr_WPP, S) + rates_arg(C.WIP, C.lr_IP, S) + rates_arg(C.BPI, C.lr_PI, S),
@@ -291,7 +292,7 @@ def _compiled_static(C):
 
 _BUFFERS = ("u", "u_old", "ub", "r_full", "r_full_prev", "vbas", "vbas_prev", "rIb", "rIb_prev", "vden",
             "vden_prev", "vapi", "vapi_prev", "dP")
-_WEIGHTS = ("WPP", "dWPP", "WIP", "dWIP", "BPI", "dBPI", "B")
+_WEIGHTS = ("WPP", "dWPP", "WIP", "dWIP", "BPI", "dBPI", "B", "LWPP")
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
@@ -305,14 +306,13 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     _kernel_phase((t0, n, step_base, check_every, mse_mode, cap_mode, dw_every),
                   (has_y and nudge, phase.plastic, phase.fw, phase.lat, want_mse), X, Y,
                   k["ints"], k["floats"], k["flags"], k["arrays"], k["rates"], k["ident"], k["offs"],
-                  k["refresh"], tuple(getattr(st, b) for b in _BUFFERS), contiguous_blocks(st, _WEIGHTS),
+                  k["refresh"], tuple(getattr(st, b) for b in _BUFFERS), contiguous_blocks(st, _WEIGHTS, C.S),
                   mse_out, cap_out, found, det, cl or NO_CLOSED_LOOP,
                   scratch(st.u.shape[1], lay.NP, lay.n_out, lay.i_sizes[-1]))
 
 
 def _kernel_rates(n0, dt, tau_look, act, u, u_old, ub, r, dP, rE):
-    """rates: u_breve = lookahead(u, u_old), r_R = phi(u_breve_R), phi'(u_breve_R), r_E = psi(u_breve_E)
-    (the rate of u instead where a DMS lookahead mask is off)."""
+    """rates: u_breve = lookahead(u, u_old), r_R = phi(u_breve_R), phi'(u_breve_R), r_E = psi(u_breve_E) (DMS masks)."""
     actP, sP, oP, tanh1, dcP, lookP, actE, sE, oE, lookE = act
     NP = dP.shape[0]
     for i in range(u.shape[0]):
@@ -352,14 +352,14 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ide
     t0, n, step_base, check_every, mse_mode, cap_mode, dw_every = steps
     nudged, plastic, fw, lat, want_mse = switches
     n0, o0, o1, io0, io1, b_out, r_out, c_out, n_varphi = ints
-    dt, gb, ga, gd, gt, c_fw = floats
-    varphi, use_act, has_IP, has_PI, dense_W, dense_IP, dense_PI, keep = flags
+    dt, gb, ga, gd, gt, c_fw, c_lo = floats
+    varphi, use_act, has_IP, has_PI, dense_W, dense_IP, dense_PI, keep, low_pass = flags
     tau, tau_look, actP, slopeP, offP, tanh1_, dcodeP, lookP_, actE, slopeE, offE, lookE_ = arrays
     lrW, lrW_b, lrIP, lrIP_b, lrPI, lrPI_b = rates
     I_WIP, I_BPI = ident
     oW, oIP, oPI, oB = offs
     (u_, u_old_, ub_, r_, rp_, vb_, vbp_, rI_, rIp_, vd_, vdp_, va_, vap_, dP_) = buffers
-    WPP, dWPP, WIP, dWIP, BPI, dBPI, B = weights
+    WPP, dWPP, WIP, dWIP, BPI, dBPI, B, LWPP = weights
     du, post, e, DE = work
     for s in range(u_.shape[0]):
         u, u_old, ub, dP = u_[s], u_old_[s], ub_[s], dP_[s]
@@ -383,8 +383,9 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ide
             if plastic:                     # plasticity: the forward rule's post term, B_II^T = N^T
                 _k_forward_post(use_act, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
                 _kb_refresh_rest(refresh, B, s)
-            _kb_forward_pass(plastic, fw, keep, WPP, dWPP, oW, s, r, r_prev, post, dense_W, lrW, lrW_b, vbas,
-                             refresh, B, n0)                          # v_bas, B_II refresh, dW_PP
+            _kb_forward_pass(plastic, fw and not low_pass, keep, WPP, dWPP, oW, s, r, r_prev, post, dense_W, lrW,
+                             lrW_b, vbas, refresh, B, n0)            # v_bas, B_II refresh, dW_PP (applied)
+            _kb_low_pass(fw and low_pass, WPP, dWPP, LWPP, s, c_lo)    # or W_PP += L, L low-passing dW_PP
             if varphi:                                                 # v_den * (W_IP phi')
                 _kb_matvec(WIP, oIP, n_varphi, s, dP, vden, True)
             _kernel_somatic_drive((gb, ga, gd, dt), io0, vbas, vapi, vden, DE, u, tau, du)
