@@ -484,6 +484,11 @@ def test_cartpole_minimal():
     p = validate({"mc_model": "errormc", "layers": [4, 4, 1], "input_signal": "cartpole",
                   "activation": ["tanh", "linear"]})
     assert p["target_rescale_factor"] == 76.6
+    assert validate({"mc_model": "errormc", "layers": [4, 4, 1], "input_signal": "cartpole", "dt": 20,
+                     "Tpres": 100, "settling_time": 100})["dt"] == 20
+    with pytest.raises(ParamsError, match=r"dt: .*at most 20 for input_signal \"cartpole\".*got 25"):
+        validate({"mc_model": "errormc", "layers": [4, 4, 1], "input_signal": "cartpole", "dt": 25,
+                  "Tpres": 100, "settling_time": 100})
 
 
 # ------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from .context import Context, Warn, context
 from .errors import ParamsError, _err, _fmt
 from .schema import (ERROR_UNIT_NOISE_KEYS, MAX_REALISTIC_NEURON_LAYERS, PAL_ONLY_REC_FLAGS, _lateral_length,
                      effective_rate_target)
+from ..timing import CARTPOLE_SIM_TIME
 from .sizes import check_sizes, check_time
 
 
@@ -59,6 +60,10 @@ def check_signal_shapes(p: dict, ctx: Context, warn: Warn) -> None:
     if ctx.signal == "cartpole" and (layers[0] != 4 or layers[-1] != 1):
         raise _err("layers", "layers[0] == 4 and layers[-1] == 1 for input_signal \"cartpole\" "
                              "(state x, x', theta, theta' in, one force out)", layers)
+    if ctx.signal == "cartpole" and not int(CARTPOLE_SIM_TIME / p["dt"]) >= 10:
+        raise _err("dt", f"at most {CARTPOLE_SIM_TIME / 10:g} for input_signal \"cartpole\" (a "
+                         f"{CARTPOLE_SIM_TIME:g} ms closed-loop test has int({CARTPOLE_SIM_TIME:g} / dt) "
+                         f"control steps and resets the cart-pole every tenth of them)", p["dt"])
     if ctx.signal == "genMNIST" and (layers[0] != 10 or layers[-1] != 784):
         raise _err("layers", "layers[0] == 10 and layers[-1] == 784 for input_signal \"genMNIST\" "
                              "(one-hot digit in, 28x28 image out)", layers)
