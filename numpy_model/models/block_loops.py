@@ -113,26 +113,12 @@ def _kb_forward_pass(plastic, fw, keep, Ws, dWs, offs, s, r, r_prev, post, dense
 
 
 def _kb_rank1_block(W, dW, p, x, dense_lr, lr, rate, keep, fw):
-    """The forward rule on a whole stored array: dW = (p x^T) * (dt eta); dW kept (keep), W += dW (fw)."""
-    n, m = W.shape
-    if dense_lr or keep:
-        for i in range(n):
-            pi = p[i]
-            if dense_lr:
-                for j in range(m):
-                    dW[i, j] = (pi * x[j]) * lr[i, j]
-            else:
-                for j in range(m):
-                    dW[i, j] = (pi * x[j]) * rate
-        if fw:
-            for i in range(n):
-                for j in range(m):
-                    W[i, j] += dW[i, j]
-    elif fw:
-        for i in range(n):
-            pi = p[i]
-            for j in range(m):
-                W[i, j] += (pi * x[j]) * rate
+    """The forward rule on a whole stored array, row by row (_kb_rank1_row, _kb_rank1_row_scalar)."""
+    for i in range(W.shape[0]):
+        if dense_lr:
+            _kb_rank1_row(W[i], dW[i], p[i], x, lr[i], keep, fw)
+        else:
+            _kb_rank1_row_scalar(W[i], dW[i], p[i], x, rate, keep, fw)
 
 
 def _kb_low_pass(on, Ws, dWs, Ls, s, c):
@@ -150,15 +136,8 @@ def _kb_low_pass(on, Ws, dWs, Ls, s, c):
 
 def _kb_refresh_block(refresh, Bs, W, b, s, n0):
     """_kb_refresh_row for every row of the stored array b of W_PP."""
-    mode, Ns, mask, pairs, rest = refresh
-    if mode == 1:
-        B, N, M = Bs[0][s], Ns[0][s], mask[s]
-        for i in range(min(W.shape[0], B.shape[0])):
-            for j in range(B.shape[1]):
-                B[i, j] = W[i, n0 + j] * M[i, j] + N[i, j]
-    elif mode == 2:
-        for i in range(W.shape[0]):
-            _kb_refresh_row(refresh, Bs, W, b, i, s, n0)
+    for i in range(W.shape[0]):
+        _kb_refresh_row(refresh, Bs, W, b, i, s, n0)
 
 
 def _kb_rank1_row(w, dw, p, x, lr, keep, fw):
