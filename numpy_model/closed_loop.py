@@ -45,9 +45,10 @@ def _k_cartpole(c, force, dt):
     return (c[0] < -X_LIMIT) or (c[0] > X_LIMIT) or (c[2] < -THETA_LIMIT) or (c[2] > THETA_LIMIT)
 
 
-def reset_state(rng):
-    """The published reset: U(-1, 1) per state variable."""
-    return (rng.rand(4) - 0.5) * 2.0
+def reset_state(rng, n=None):
+    """The published reset: U(-1, 1) per state variable (n: n resets at once, (n, 4), the values
+    of n calls in turn)."""
+    return (rng.rand(*((4,) if n is None else (n, 4))) - 0.5) * 2.0
 
 
 def reset_rng(seed):
@@ -63,14 +64,15 @@ def cartpole_test(ens, mon, rngs, rescale, dt, sim_time=CARTPOLE_SIM_TIME):
     S = ens.S
     sim = int(sim_time / dt)
     sub = int(sim / 10)
-    if ens.c.backend == "numba":
-        from .models import compiled
-        return compiled.closed_loop(ens, mon, rngs, rescale, dt, sim, sub)
     state = np.stack([reset_state(r) for r in rngs])
     states = np.empty((S, sim, 4))
     actions = np.empty((S, sim - 1))
     penalties = np.empty((S, sim - 1))
     states[:, 0] = state
+    if ens.c.backend == "numba":          # the same loop, network and physics in one kernel
+        from .models import compiled
+        compiled.closed_loop(ens, mon, rngs, rescale, dt, sub, state, (states, actions, penalties))
+        return states, actions, penalties
     out = ens.lay.out
     for tt in range(1, sim):
         if tt % sub == 0:

@@ -103,3 +103,11 @@ def test_trained_circuits_scored_on_gymnasium_cartpole_v1(run, tmp_path):
     save_models(str(tmp_path / "model.pkl"), models)
     assert main([str(tmp_path / "model.pkl"), "--episodes", "1"]) == 0
     assert main([str(tmp_path / "missing.pkl")]) == 2
+
+
+def test_reset_state_in_bulk_is_the_calls_in_turn():
+    """The compiled closed loop draws its resets ahead in bulk: the same values as one call each."""
+    from numpy_model.closed_loop import reset_state
+    a, b = reset_rng(7), reset_rng(7)
+    np.testing.assert_array_equal(reset_state(a, 5), np.stack([reset_state(b) for _ in range(5)]))
+    np.testing.assert_array_equal(a.rand(3), b.rand(3))

@@ -284,6 +284,8 @@ def static(C, build):
 # ---------------------------------------------------------------------------- phase driver
 #: network steps of a closed-loop chunk at most (its pre-drawn resets: 2 x 4 doubles per action)
 CLOSED_LOOP_CHUNK = 1 << 14
+
+
 def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture_rate=True, watch=None):
     """protocol.run_phase on the compiled kernel of ens's model (same arguments, same results
     within rounding): chunks of steps up to the next monitor record."""
@@ -328,30 +330,28 @@ def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture
         capture.extend(cap_out[0].copy())
 
 
-def closed_loop(ens, mon, rngs, rescale, dt, sim, sub):
-    """closed_loop.cartpole_test on the compiled kernel (same arguments and logs within rounding; sim
-    actions, a reset every sub-th): the kernel runs each seed's network and cart-pole (loops._k_cl_begin,
-    _k_cl_end) in chunks up to the next monitor record. The resets a chunk may need are drawn ahead
-    from each seed's generator, which is then rewound and advanced by the draws used, so that it ends
-    where the step-by-step loop leaves it."""
+def closed_loop(ens, mon, rngs, rescale, dt, sub, cart, logs):
+    """The loop of closed_loop.cartpole_test on the compiled kernel (same arguments; cart: the
+    start states (S, 4), advanced in place; logs: the arrays it fills, same values within
+    rounding): the kernel runs each seed's network and cart-pole (loops._k_cl_begin, _k_cl_end) in
+    chunks up to the next monitor record. The resets a chunk may need are drawn ahead from each
+    seed's generator, which is then rewound and advanced by the draws used, so that it ends where
+    the step-by-step loop leaves it."""
     from ..closed_loop import STEPS_PER_ACTION as spa, reset_state
     from ..state import CLOSED_LOOP
     model, C, st = ens.model, ens.c, ens.state
     jit_module(model)
     S, n0, n_out = C.S, C.lay.n0, C.lay.n_out
-    states, actions, penalties = np.empty((S, sim, 4)), np.empty((S, sim - 1)), np.empty((S, sim - 1))
-    cart = np.stack([reset_state(r) for r in rngs])
-    states[:, 0] = cart
-    found, det, total, k = np.zeros(S, np.bool_), np.full((S, 3), -1, np.int64), (sim - 1) * spa, 0
+    found, det = np.zeros(S, np.bool_), np.full((S, 3), -1, np.int64)
+    total, k = (logs[0].shape[1] - 1) * spa, 0
     with np.errstate(invalid="ignore", over="ignore"):
         while k < total:
             m = min(total - k, mon.every - mon.counter, CLOSED_LOOP_CHUNK)
             n_draw = 2 * (m // spa) + 3                  # resets in m steps: at most 2 per action
             saved = [r.get_state() for r in rngs]
-            pool = np.stack([(r.rand(n_draw, 4) - 0.5) * 2.0 for r in rngs])
+            pool = np.stack([reset_state(r, n_draw) for r in rngs])
             used, X = np.zeros(S, np.int64), np.empty((S, m, n0))
-            cl = (1, k, sub, n0 + C.lay.out.start, spa, float(rescale), float(dt), cart, pool, used, states,
-                  actions, penalties)
+            cl = (1, k, sub, n0 + C.lay.out.start, spa, float(rescale), float(dt), cart, pool, used, *logs)
             model.compiled_phase(C, st, 0, m, X, np.zeros((S, m, n_out)), False, False, CLOSED_LOOP, False, 0,
                                  np.empty((S, 0)), 0, np.empty((S, 0, n_out)), -1, 0, found, det, cl=cl)
             _swap_buffers(model, st, m)
@@ -361,7 +361,6 @@ def closed_loop(ens, mon, rngs, rescale, dt, sim, sub):
             mon.counter += m - 1
             mon.tick(ens, X[:, m - 1], None)
             k += m
-    return states, actions, penalties
 
 
 def _swap_buffers(model, st, n):
