@@ -153,8 +153,7 @@ def main(argv=None):
     for warning in (why, fallback):
         if warning:
             print(f"warning: {warning}", flush=True)
-    version = compiled.numba_version() if ens.c.backend == "numba" else None
-    print(f"backend: {ens.c.backend}" + (f", numba {version}" if version else ""), flush=True)
+    print(compiled.backend_line(ens.c.backend), flush=True)
     train, val, test = generate(n_trials, 42), generate(n_trials, 123456), generate(n_trials, 44)
     frames = sum(len(x) + 1 for x, _ in train + val) * epochs + sum(len(x) + 1 for x, _ in test)
     mon = make_monitor(ens, P, frames, rate_target=True)

@@ -213,8 +213,7 @@ def _head(P, task, cont_models):
         saved.append(_saved(tens, 0, tmon, Pt, teacher=True, arrays=arr))
     if mnist_targets is not None:
         targets = mnist_targets
-    version = compiled.numba_version() if "numba" in backend else None
-    line = f"backend: {backend}" + (f", numba {version}" if version else "")
+    line = compiled.backend_line(backend)
     if fallbacks and requested == "numba":        # asked for explicitly: one warning line
         log.append("warning: " + "; ".join(fallbacks))
     elif fallbacks:                               # auto: the backend line says what runs where

@@ -55,6 +55,12 @@ def resolve(requested):
     return "numba", None
 
 
+def backend_line(backend):
+    """The log line saying which backend runs ("backend: numba, numba 0.68.1")."""
+    version = numba_version() if "numba" in backend else None
+    return f"backend: {backend}" + (f", numba {version}" if version else "")
+
+
 def unsupported(C):
     """Why constants C cannot run compiled (a short phrase), or None."""
     from . import MODELS
