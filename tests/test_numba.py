@@ -259,14 +259,20 @@ def test_teacher_without_a_kernel_falls_back_with_one_warning(monkeypatch):
     assert any(x.startswith("backend: numba (teacher numpy)") and "no kernel here" in x for x in lines), lines
 
 
-def test_resume_on_numba_is_bit_identical(tmp_path):
-    """A run stopped after a checkpoint and resumed on numba equals the uninterrupted numba run."""
+@pytest.mark.parametrize("signal", ["step", "cartpole"])
+def test_resume_on_numba_is_bit_identical(signal, tmp_path):
+    """A run stopped after a checkpoint and resumed on numba equals the uninterrupted numba run
+    (cartpole: the closed-loop tests' generators, rewound after their draws ahead, resume too)."""
     from test_resume import assert_same, load
-    with open(os.path.join(GOLDEN, "emc_skip_8421", "params.json")) as fh:
-        p = json.load(fh)
-    p.update(random_seed=[3, 4], dataset_size=10, epochs=6, settling_time=0.1, rec_per_steps=50,
-             checkpoint_every=1, teacher_mc_model="errormc", backend="numba",
-             init_realistic_connectivity=True)
+    if signal == "cartpole":
+        from test_cartpole_run import FIG2A
+        p = dict(FIG2A, dt=0.05, epochs=6, rec_per_steps=333, checkpoint_every=1, backend="numba")
+    else:
+        with open(os.path.join(GOLDEN, "emc_skip_8421", "params.json")) as fh:
+            p = json.load(fh)
+        p.update(random_seed=[3, 4], dataset_size=10, epochs=6, settling_time=0.1, rec_per_steps=50,
+                 checkpoint_every=1, teacher_mc_model="errormc", backend="numba",
+                 init_realistic_connectivity=True)
     for d in ("ref", "cut"):
         (tmp_path / d).mkdir()
         (tmp_path / d / "params.json").write_text(json.dumps(p))
