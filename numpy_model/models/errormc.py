@@ -25,7 +25,7 @@ from . import common
 from .block_loops import (_kb_capture_dw, _kb_dot, _kb_forward_pass, _kb_lateral, _kb_low_pass, _kb_matvec,
                           _kb_refresh_rest, _kb_vecmat, _kb_watch)
 from .loops import (_k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_euler, _k_forward_post, _k_lookahead, _k_mse,
-                    _k_phi, _k_sum)
+                    _k_phi)
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
                       scale_diff, vecmat_T)
 
@@ -308,7 +308,7 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
                   k["ints"], k["floats"], k["flags"], k["arrays"], k["rates"], k["ident"], k["offs"],
                   k["refresh"], tuple(getattr(st, b) for b in _BUFFERS), contiguous_blocks(st, _WEIGHTS, C.S),
                   mse_out, cap_out, found, det, cl or NO_CLOSED_LOOP,
-                  scratch(st.u.shape[1], lay.NP, lay.n_out, lay.i_sizes[-1]))
+                  scratch(lay.NP, lay.n_out, lay.i_sizes[-1]))
 
 
 def _kernel_rates(n0, dt, tau_look, act, u, u_old, ub, r, dP, rE):
@@ -334,21 +334,21 @@ def _kernel_output_drive(o0, nudged, y, t, WIPo, ro, co, dP, r, n0, gt, e, DE):
         DE[i] = _kb_dot(WIPo[ro + i, co:co + e.shape[0]], e) * gt if nudged else 0.0
 
 
-def _kernel_somatic_drive(g, io0, vbas, vapi, vden, DE, u, tau, du):
-    """somatic_drive D = [g_b v_bas + g_a v_api | g_d v_den], the output errors' DE, and its Euler
-    increment du = dt ((tau D - u) / tau)."""
+def _kernel_somatic_drive(g, io0, vbas, vapi, vden, DE, u, tau, u_new):
+    """somatic_drive D = [g_b v_bas + g_a v_api | g_d v_den] (the output errors' DE), its Euler
+    increment dt ((tau D - u) / tau), and the advance u_new = u + that (u_new: the u_old buffer)."""
     gb, ga, gd, dt = g
     NP, NI = vbas.shape[0], vden.shape[0]
     for i in range(NP):
-        du[i] = _k_euler(vbas[i] * gb + ga * vapi[i], u[i], tau[i], tau[i], dt)
+        u_new[i] = u[i] + _k_euler(vbas[i] * gb + ga * vapi[i], u[i], tau[i], tau[i], dt)
     for i in range(NI):
         D = DE[i - io0] if io0 <= i < io0 + DE.shape[0] else vden[i] * gd
-        du[NP + i] = _k_euler(D, u[NP + i], tau[NP + i], tau[NP + i], dt)
+        u_new[NP + i] = u[NP + i] + _k_euler(D, u[NP + i], tau[NP + i], tau[NP + i], dt)
 
 
 def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ident, offs, refresh, buffers,
                   weights, mse_out, cap_out, found, det, cl, work):
-    """Every seed through steps t0 .. t0+n-1 of `step` (seeds the outer loop); work: du, post, e, DE."""
+    """Every seed through steps t0 .. t0+n-1 of `step` (seeds the outer loop); work: post, e, DE."""
     t0, n, step_base, check_every, mse_mode, cap_mode, dw_every = steps
     nudged, plastic, fw, lat, want_mse = switches
     n0, o0, o1, io0, io1, b_out, r_out, c_out, n_varphi = ints
@@ -360,7 +360,7 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ide
     oW, oIP, oPI, oB = offs
     (u_, u_old_, ub_, r_, rp_, vb_, vbp_, rI_, rIp_, vd_, vdp_, va_, vap_, dP_) = buffers
     WPP, dWPP, WIP, dWIP, BPI, dBPI, B, LWPP = weights
-    du, post, e, DE = work
+    post, e, DE = work
     for s in range(u_.shape[0]):
         u, u_old, ub, dP = u_[s], u_old_[s], ub_[s], dP_[s]
         r, r_prev, vbas, vbas_prev = r_[s], rp_[s], vb_[s], vbp_[s]
@@ -388,9 +388,8 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ide
             _kb_low_pass(fw and low_pass, WPP, dWPP, LWPP, s, c_lo)    # or W_PP += L, L low-passing dW_PP
             if varphi:                                                 # v_den * (W_IP phi')
                 _kb_matvec(WIP, oIP, n_varphi, s, dP, vden, True)
-            _kernel_somatic_drive((gb, ga, gd, dt), io0, vbas, vapi, vden, DE, u, tau, du)
-            u, u_old = u_old, u                                            # advance
-            _k_sum(u_old, du, u)
+            _kernel_somatic_drive((gb, ga, gd, dt), io0, vbas, vapi, vden, DE, u, tau, u_old)
+            u, u_old = u_old, u                                            # advance (done above)
             _kb_lateral(plastic and has_IP, lat and has_IP, WIP, I_WIP, s, dense_IP, lrIP, lrIP_b, dWIP)
             _kb_lateral(plastic and has_PI, lat and has_PI, BPI, I_BPI, s, dense_PI, lrPI, lrPI_b, dBPI)
             if want_mse:
