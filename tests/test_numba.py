@@ -412,10 +412,11 @@ def test_cartpole_closed_loop_on_numba_matches_numpy(model):
     back to each seed's generator, or the later tests would start elsewhere. The failing pole is
     unstable and amplifies the backends' last-bit differences (1e-11 after three tests); failures
     must agree exactly (dPC with eta_fw [1, 0.5] has a student whose forces grow to 5e4 and whose
-    trajectories part after two tests: a smaller rate here)."""
+    trajectories part after two tests: a smaller rate here). The recorded inputs are the states the
+    network saw (the kernel's chunks end at the records)."""
     from test_cartpole_run import FIG2A
-    over = dict(dt=0.05, rec_per_steps=333, activation=["tanh", "linear"], eta_IP=[0.01, 0], eta_PI=[0, 0.02],
-                mc_model=model, eta_fw=[0.2, 0.1] if model == "dPC" else [1, 0.5])
+    over = dict(dt=0.05, rec_per_steps=333, rec_input=True, activation=["tanh", "linear"], eta_IP=[0.01, 0],
+                eta_PI=[0, 0.02], mc_model=model, eta_fw=[0.2, 0.1] if model == "dPC" else [1, 0.5])
     runs = {}
     for backend in ("numpy", "numba"):
         P = validate(dict(FIG2A, **over), "fw_only", warn=lambda m: None)
