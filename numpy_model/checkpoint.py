@@ -5,7 +5,7 @@ import json
 import os
 import time
 
-from .io import atomic_write, dump, loads, remove_stale_temps
+from .io import atomic_write, dump, load, remove_stale_temps
 from .models import compiled
 
 
@@ -69,7 +69,7 @@ class Checkpointer:
                 continue
             try:
                 with open(path, "rb") as fh:
-                    blob = loads(fh.read())
+                    blob = load(fh)
             except Exception:  # noqa: BLE001 - a damaged checkpoint: try the previous one
                 continue
             if blob.get("key") == self.key:

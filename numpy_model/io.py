@@ -93,12 +93,15 @@ def save_models(path, models):
     atomic_write(path, lambda fh: dump(models, fh))
 
 
-def loads(data):
-    """pickle.loads (C, fast), or dill.loads for a file that needs dill (older versions' files)."""
+def load(fh):
+    """Unpickle the binary file fh (what `dump` wrote), streamed from it: pickle.load (C, fast),
+    or dill.load from the start again for a file that needs dill (older versions' files)."""
+    start = fh.tell()
     try:
-        return pickle.loads(data)
+        return pickle.load(fh)
     except Exception:  # noqa: BLE001 - e.g. a dill-only type: dill reads every pickle
-        return dill.loads(data)
+        fh.seek(start)
+        return dill.load(fh)
 
 
 class LoadError(Exception):
@@ -113,7 +116,7 @@ def load_models(path):
         raise LoadError(f"{path}: not a file")
     try:
         with open(path, "rb") as fh:
-            models = loads(fh.read())
+            models = load(fh)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
         raise LoadError(f"{path}: not a readable model.pkl ({type(exc).__name__}: {exc})") from exc
     if not isinstance(models, list) or not models or not all(hasattr(m, "WPP") for m in models):
