@@ -370,11 +370,11 @@ def test_kernel_cache_folder_follows_every_kernel_source(tmp_path, monkeypatch):
     assert here.startswith(str(tmp_path / "user")) and os.path.basename(here).startswith("numba-")
     monkeypatch.setattr(numba.config, "CACHE_DIR", "")
     from numpy_model import closed_loop
-    from numpy_model.models import errormc, loops
+    from numpy_model.models import block_loops, errormc, loops
     assert os.path.abspath(closed_loop.__file__) in compiled.kernel_sources()
     assert os.path.abspath(loops.__file__) in compiled.kernel_sources()
     compiled.jit_module(errormc)
-    for fn in (errormc._kernel_phase, loops._k_capture_dw, closed_loop._k_cartpole):
+    for fn in (errormc._kernel_phase, loops._k_phi, block_loops._kb_watch, closed_loop._k_cartpole):
         assert fn._cache._cache_path.startswith(compiled.kernel_cache_dir())
     assert numba.config.CACHE_DIR == ""          # the user's setting is restored
 

@@ -14,8 +14,9 @@ import numpy as np
 
 from ..state import Constants
 from . import common, sacramento2018 as sac
-from .loops import (_k_bp_refresh_T, _k_capture, _k_capture_dw, _k_cl_begin, _k_cl_end, _k_dphi, _k_mse, _k_phi,
-                    _k_rank1_span, _k_scaled_matvec_span, _k_sum, _k_watch)
+from .block_loops import _kb_capture_dw, _kb_watch
+from .loops import (_k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_mse, _k_phi,
+                    _k_rank1_span, _k_scaled_matvec_span, _k_sum)
 from .kernels import mv
 
 RATE_TARGET_DEFAULT = True
@@ -234,6 +235,6 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, want_mse, mse_mode, ca
             _k_sum(u_old, du, u)
             if want_mse:                            # record.mse after the step
                 mse_out[s, t] = _k_mse(mse_mode, r, u, y, t, n0, o0, actP, sP, oP)
-            _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
-            _k_capture_dw(dw_every, cap_out, s, t, dW)
+            _kb_watch(check_every, step_base + t - t0 + 1, s, u, (WPP_,), found, det)
+            _kb_capture_dw(dw_every, cap_out, s, t, (dWPP_,))
             _k_cl_end(cl, s, t, r)

@@ -234,8 +234,9 @@ def _kb_lateral(plastic, apply, Ws, Is, s, dense_lr, lr_mat, lr_blk, dWs):
 
 
 def _kb_watch(check_every, step, s, u, Ws, found, det):
-    """loops._k_watch over every stored array of the forward weights: the first detection sets
-    found[s] and det[s] = (step, code of u, code of W_PP)."""
+    """The divergence check of seed s after `step` (every check_every steps, 0: never): voltages u
+    and every stored array of the forward weights Ws (a dense matrix: a 1-tuple); the first
+    detection sets found[s] and det[s] = (step, code of u, code of W_PP)."""
     if check_every <= 0 or found[s] or step % check_every != 0:
         return
     cu, cw = _k_peak(u), 0
@@ -251,7 +252,9 @@ def _kb_watch(check_every, step, s, u, Ws, found, det):
 
 
 def _kb_capture_dw(every, out, s, t, dWs):
-    """loops._k_capture_dw over the stored arrays of dW_PP, one after the other (row-major)."""
+    """dW_PP after step t at the end of every sample (every = steps per sample; 0: off), its stored
+    arrays one after the other, row-major, into out[s, t // every] (the --compare BP pass,
+    docs/model.md §9.1)."""
     if every > 0 and t % every == every - 1:
         row = t // every
         k = 0

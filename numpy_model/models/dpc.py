@@ -13,9 +13,10 @@ A linear activation is used for the students whatever `activation` says (§4.2).
 import numpy as np
 
 from . import common, sacramento2018 as sac
-from .loops import (_k_apical, _k_bp_refresh_T, _k_capture, _k_capture_dw, _k_cl_begin, _k_cl_end, _k_euler,
+from .block_loops import _kb_capture_dw, _kb_watch
+from .loops import (_k_apical, _k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_euler,
                     _k_forward_post_units, _k_lookahead_rates, _k_mse, _k_pyramidal_drive, _k_rank1_span,
-                    _k_scaled_matvec_span, _k_sum, _k_watch)
+                    _k_scaled_matvec_span, _k_sum)
 from .kernels import add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -214,6 +215,6 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mod
             _k_sum(u_old, du, u)
             if want_mse:                                    # record.mse after the step
                 mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
-            _k_watch(check_every, step_base + t - t0 + 1, s, u, W, found, det)
-            _k_capture_dw(dw_every, cap_out, s, t, dW)
+            _kb_watch(check_every, step_base + t - t0 + 1, s, u, (WPP_,), found, det)
+            _kb_capture_dw(dw_every, cap_out, s, t, (dWPP_,))
             _k_cl_end(cl, s, t, r)

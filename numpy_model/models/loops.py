@@ -91,19 +91,6 @@ def _k_peak_rows(W):
     return code
 
 
-def _k_watch(check_every, step, s, u, W, found, det):
-    """The divergence check of seed s after `step` (every check_every steps, 0: never): voltages u
-    and forward weights W; the first detection sets found[s] and det[s] = (step, codes u, W)."""
-    if check_every <= 0 or found[s] or step % check_every != 0:
-        return
-    cu, cw = _k_peak(u), _k_peak_rows(W)
-    if cu != 0 or cw != 0:
-        found[s] = True
-        det[s, 0] = step
-        det[s, 1] = cu
-        det[s, 2] = cw
-
-
 def _k_capture(mode, out, s, t, r, ub, n0, o0, o1):
     """The output before the step (a teacher's capture): rates (mode 1) or u_breve (mode 2)."""
     if mode == 1:
@@ -112,18 +99,6 @@ def _k_capture(mode, out, s, t, r, ub, n0, o0, o1):
     elif mode == 2:
         for j in range(o1 - o0):
             out[s, t, j] = ub[o0 + j]
-
-
-def _k_capture_dw(every, out, s, t, dW):
-    """dW_PP after step t at the end of every sample (every = steps per sample; 0: off), row-major
-    into out[s, t // every] (the --compare BP pass, docs/model.md §9.1)."""
-    if every > 0 and t % every == every - 1:
-        row = t // every
-        k = 0
-        for i in range(dW.shape[0]):
-            for j in range(dW.shape[1]):
-                out[s, row, k] = dW[i, j]
-                k += 1
 
 
 def _k_mse(mode, r, ub, y, t, n0, o0, act, slope, offset):
