@@ -413,7 +413,7 @@ def test_cartpole_closed_loop_on_numba_matches_numpy(model):
     unstable and amplifies the backends' last-bit differences (1e-11 after three tests); failures
     must agree exactly (dPC with eta_fw [1, 0.5] has a student whose forces grow to 5e4 and whose
     trajectories part after two tests: a smaller rate here). The recorded inputs are the states the
-    network saw (the kernel's chunks end at the records)."""
+    network saw (the kernel's chunks end at the records), compared as the trajectories."""
     from test_cartpole_run import FIG2A
     over = dict(dt=0.05, rec_per_steps=333, rec_input=True, activation=["tanh", "linear"], eta_IP=[0.01, 0],
                 eta_PI=[0, 0.02], mc_model=model, eta_fw=[0.2, 0.1] if model == "dPC" else [1, 0.5])
@@ -423,10 +423,13 @@ def test_cartpole_closed_loop_on_numba_matches_numpy(model):
         P["backend"] = backend
         runs[backend] = simulate(P, "fw_only", log=lambda m: None)
     ref, got = runs["numpy"], runs["numba"]
+    inputs = [(a.__dict__.pop("input_time_series"), b.__dict__.pop("input_time_series")) for a, b in zip(ref, got)]
     compare_models(ref, got)
-    for a, b in zip(ref, got):
+    for (a, b), (x, y) in zip(zip(ref, got), inputs):
         assert a.state_log.shape == b.state_log.shape and a.penalty_log.sum() > 10
         np.testing.assert_array_equal(a.penalty_log, b.penalty_log)
+        x, y = _flat(x), _flat(y)                     # the recorded inputs: cart-pole states too
+        np.testing.assert_allclose(y, x, rtol=1e-9, atol=1e-9 * np.abs(x).max(), err_msg="input_time_series")
         for k in ("state_log", "action_log"):
             x, y = getattr(a, k), getattr(b, k)
             np.testing.assert_allclose(y, x, rtol=1e-9, atol=1e-9 * np.abs(x).max(), err_msg=k)
