@@ -28,7 +28,7 @@ from .experiments import (FIG3_MODELS, FIG3_NETS, FIG4_N_E, FIG4_N_R, FIG5_N, FI
                           fig3_params, fig4_params, fig5_params)
 from .params import validate
 from .protocol import make_monitor, run_phase
-from .models import compiled
+from .models import compiled, specialize
 from .run import build
 from .state import Phase
 
@@ -39,6 +39,7 @@ REFERENCE_US_ISSUE = {"errormc": 340.0, "sacramento2018": 215.0, "dPC": 190.0, "
 
 
 BACKEND = "numpy"     # set by main(--backend): the backend every timing runs on
+SPECIALIZE = "never"  # set by main(--specialize): "always" times the size-specialised numba kernels
 
 
 def _ensemble(net, model, S, p=None):
@@ -48,7 +49,7 @@ def _ensemble(net, model, S, p=None):
     P = validate(p, task, warn=lambda msg: None)
     students, _, _ = build(P, task)
     ens, _ = compiled.choose(Ensemble.from_inits(students, P), BACKEND, "bench")
-    return P, ens
+    return P, specialize.choose(ens, SPECIALIZE, 0)
 
 
 def _inputs(P, S, n):
@@ -67,7 +68,9 @@ def time_train(net, model, S, min_time=0.3, repeats=5, p=None):
     n = 10 if p is not None else 50
     X, Y = _inputs(P, S, n)
     mon = make_monitor(ens, P, 10 ** 5, rate_target=ens.rate_target)
+    t0 = time.perf_counter()
     run_phase(ens, mon, X, Y, True, TRAIN)      # warm-up (on numba: loads or compiles the kernel)
+    COMPILE_S[(net, model, S)] = time.perf_counter() - t0
     t0 = time.perf_counter()
     run_phase(ens, mon, X, Y, True, TRAIN)
     per = (time.perf_counter() - t0) / n
@@ -96,6 +99,9 @@ def time_train(net, model, S, min_time=0.3, repeats=5, p=None):
     snap_us = (time.perf_counter() - t0) / 20 * 1e6
     overhead = (tick_us + snap_us / every) / us
     return us, overhead
+
+
+COMPILE_S = {}     # (net, model, S): seconds of the warm-up call of time_train (compile or cache load)
 
 
 def first_run_seconds():
@@ -177,13 +183,16 @@ def _parser():
     ap.add_argument("--backend", choices=["numpy", "numba", "auto"], default="numpy",
                     help="time loop backend (default numpy); numba reports its first-run compile "
                          "(or cache load) time separately")
+    ap.add_argument("--specialize", action="store_true",
+                    help="numba: time the kernels compiled for each net's sizes (runner.py --specialize "
+                         "always); the warm-up column then shows each one's compile (or cache load)")
     return ap
 
 
 def fig3_table(models, nets, sizes, min_time):
     rows = []
     print(f"{'model':15s} {'net':14s} {'S':>5s} {'us/step':>9s} {'us/seed-step':>12s} "
-          f"{'x ref':>6s} {'rec ovh':>7s} {'peak MiB':>8s} {'rec MiB':>8s}")
+          f"{'x ref':>6s} {'rec ovh':>7s} {'peak MiB':>8s} {'rec MiB':>8s} {'warm-up s':>9s}")
     for model in models:
         for net in nets:
             for S in sizes:
@@ -192,11 +201,11 @@ def fig3_table(models, nets, sizes, min_time):
                        "speedup_vs_reference": REFERENCE_US_ISSUE[model] / (us / S),
                        "recording_overhead": overhead,
                        "peak_MiB": peak_memory(net, model, S),
-                       "fig3_record_MiB": record_mib(net, model, S)}
+                       "fig3_record_MiB": record_mib(net, model, S), "warmup_s": COMPILE_S[(net, model, S)]}
                 rows.append(row)
                 print(f"{model:15s} {net:14s} {S:5d} {us:9.1f} {us / S:12.2f} "
                       f"{row['speedup_vs_reference']:6.0f} {100 * row['recording_overhead']:6.1f}% "
-                      f"{row['peak_MiB']:8.1f} {row['fig3_record_MiB']:8.0f}", flush=True)
+                      f"{row['peak_MiB']:8.1f} {row['fig3_record_MiB']:8.0f} {row['warmup_s']:9.2f}", flush=True)
     return rows
 
 
@@ -218,24 +227,28 @@ def fig3_projection(rows, n_configs, cores, result):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    global BACKEND
+    global BACKEND, SPECIALIZE
     BACKEND, why = compiled.resolve(args.backend)
     if why:
         print(f"warning: {why}")
     compile_s = first_run_seconds() if BACKEND == "numba" else None
+    if args.specialize and BACKEND != "numba":
+        print("warning: --specialize: only the numba backend has size-specialised kernels; timing numpy")
+    SPECIALIZE = "always" if args.specialize else "never"
     sizes = [int(s) for s in args.sizes.split(",")]
     nets, models = args.nets.split(","), args.models.split(",")
     min_time = 0.15 if args.quick else 0.6
     cores = max(1, args.cores)
     print(f"numpy {np.__version__}, python {platform.python_version()}, {os.cpu_count()} cores; "
-          f"backend {BACKEND}; BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}; "
+          f"backend {BACKEND}{' (size-specialised)' if SPECIALIZE == 'always' and BACKEND == 'numba' else ''}; "
+          f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}; "
           f"training steps, best of 5 runs")
     if compile_s is not None:
         print(f"numba {compiled.numba_version()}: first call of the errormc kernel in this process "
               f"{compile_s:.2f} s (compile, or load from numba's cache); not in the timings below")
     rows = [] if args.only_big else fig3_table(models, nets, sizes, min_time)
     result = {"rows": rows, "numpy": np.__version__, "python": platform.python_version(),
-              "backend": BACKEND, "first_call_seconds": compile_s,
+              "backend": BACKEND, "first_call_seconds": compile_s, "specialize": SPECIALIZE,
               "cpu_count": os.cpu_count(), "reference_us_per_step": REFERENCE_US_ISSUE}
     fig3_projection(rows, len(models) * len(nets), cores, result)
     if args.big or args.only_big:

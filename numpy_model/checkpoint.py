@@ -89,8 +89,9 @@ class Checkpointer:
 
 def run_key(P, task, compare):
     """Identity of a run for resuming: params (without comments, the backend as resolved here:
-    a checkpoint resumes bit-exactly only on the backend that wrote it), task and comparison."""
-    params = {k: v for k, v in P.items() if not k.startswith("_")}
+    a checkpoint resumes bit-exactly only on the backend that wrote it; not specialize: a
+    size-specialised kernel gives the generic one's numbers bit for bit), task and comparison."""
+    params = {k: v for k, v in P.items() if not k.startswith("_") and k != "specialize"}
     params["backend"] = compiled.resolve(P.get("backend") or "auto")[0]
     body = json.dumps({"params": params,
                        "task": task, "compare": compare}, sort_keys=True, default=str)

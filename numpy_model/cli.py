@@ -40,6 +40,9 @@ def parser():
     ap.add_argument("--backend", choices=["auto", "numpy", "numba"], default=None,
                     help="time loop: numpy, numba (compiled) or auto (numba when importable); "
                          "overrides the params key backend (default: the key, auto)")
+    ap.add_argument("--specialize", choices=["auto", "always", "never"], default=None,
+                    help="numba: train on a kernel compiled for this net's sizes (10-20 s compile once per "
+                         "net, cached; faster steps); overrides the params key specialize (default auto)")
     ap.add_argument("--quiet", action="store_true", help="no progress messages")
     return ap
 
@@ -97,6 +100,8 @@ def main(argv=None):
         return _fail(f"{args.params}: {exc}")
     if args.backend is not None:
         P["backend"] = args.backend
+    if args.specialize is not None:
+        P["specialize"] = args.specialize
     task = "fw_only_no_teacher" if P["input_signal"] == "genMNIST" else args.task
     ckpt, diverged, info = None, [], {}
     try:

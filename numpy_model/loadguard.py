@@ -31,8 +31,8 @@ def params_diff(models, P):
     saved = saved_params(models)
     if saved is None:
         return []
-    # backend: how the loop ran (same results within rounding), absent before it existed
-    keys = {k for k in set(saved) | set(P) if not str(k).startswith("_comment") and k != "backend"}
+    # backend, specialize: how the loop ran (same results within rounding), absent before they existed
+    keys = {k for k in set(saved) | set(P) if not str(k).startswith("_comment") and k not in ("backend", "specialize")}
 
     def canon(d, k):
         return canonical_params_json({"v": d[k]}) if k in d else None

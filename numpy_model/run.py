@@ -6,7 +6,7 @@ import numpy as np
 
 from .ensemble import Ensemble
 from .circuit.init import apply_sps, draw_network
-from .models import RATE_TARGET_DEFAULT, compiled
+from .models import RATE_TARGET_DEFAULT, compiled, specialize
 from .analysis.compare import run_compare
 from .io import Network, final_state
 from .params import effective_rate_target
@@ -194,6 +194,7 @@ def _head(P, task, cont_models):
     log = [f"warning: {why}"] if why else []
     ens, why = compiled.choose(ens, use, "students' model")
     fallbacks = [why] if why else []
+    ens = specialize.choose(ens, P.get("specialize") or "auto", len(seeds) * P["epochs"] * len(data["train"]))
     backend = ens.c.backend
     saved = []
     targets = None
@@ -213,7 +214,8 @@ def _head(P, task, cont_models):
         saved.append(_saved(tens, 0, tmon, Pt, teacher=True, arrays=arr))
     if mnist_targets is not None:
         targets = mnist_targets
-    line = compiled.backend_line(backend)
+    line = compiled.backend_line(backend) + ("; training on a kernel compiled for this net's sizes (specialize)"
+                                             if ens.c.specialize else "")
     if fallbacks and requested == "numba":        # asked for explicitly: one warning line
         log.append("warning: " + "; ".join(fallbacks))
     elif fallbacks:                               # auto: the backend line says what runs where

@@ -81,6 +81,7 @@ class Constants:
     error_lookahead: Optional[np.ndarray] = None
     extra: dict = field(default_factory=dict)       # placeholders recorded but unused (ann)
     backend: str = "numpy"      # "numpy" | "numba": how protocol.run_phase advances it (models/compiled.py)
+    specialize: bool = False    # numba: the training phase runs a kernel compiled for its sizes (models/specialize.py)
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)

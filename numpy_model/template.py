@@ -57,9 +57,13 @@ def template_json():
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+    import argparse
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    path = argv[0] if argv else os.path.join(root, PATH)
+    ap = argparse.ArgumentParser(prog="python -m numpy_model.template",
+                                 description="Write the params template (every key with a _comment line).")
+    ap.add_argument("path", nargs="?", default=os.path.join(root, PATH),
+                    help=f"where to write it (default: the repository's {PATH})")
+    path = ap.parse_args(sys.argv[1:] if argv is None else argv).path
     from .io import atomic_write_bytes
     atomic_write_bytes(path, template_json().encode("utf-8"))
     print(f"wrote {path}")

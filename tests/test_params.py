@@ -171,6 +171,7 @@ INVALID = [
     ("target_rescale_factor-zero", {"input_signal": "cartpole", "layers": [4, 4, 1],
                                     "target_rescale_factor": 0}, "fw_only", "target_rescale_factor", None),
     ("output-number", {"output": 3}, "fw_only", "output", None),
+    ("specialize-unknown", {"specialize": "yes"}, "fw_only", "specialize", "always"),
 ]
 
 

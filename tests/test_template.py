@@ -3,6 +3,7 @@ import json
 import os
 
 import dill
+import pytest
 
 from conftest import ROOT, run_cli
 from numpy_model.params import SCHEMA, load_params
@@ -58,3 +59,13 @@ def test_template_runs_as_is(tmp_path):
         teacher, student = dill.load(fh)
     assert student.layers == [8, 4, 2, 1] and student.epochs == 10 and student.mc_model == "errormc"
     assert len(student.MSE_test_time_series) > 0
+
+
+def test_template_command_help_writes_nothing(tmp_path, capsys, monkeypatch):
+    from numpy_model import template
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        template.main(["--help"])
+    assert info.value.code == 0 and "usage" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+    assert template.main([str(tmp_path / "t.json")]) == 0 and (tmp_path / "t.json").is_file()

@@ -10,7 +10,11 @@ import numpy as np
 
 
 def offsets(sizes):
-    return [int(v) for v in np.concatenate([[0], np.cumsum(sizes)])]
+    """[0, sizes[0], sizes[0] + sizes[1], ...] as ints (a Python loop: called per record)."""
+    out = [0]
+    for v in sizes:
+        out.append(out[-1] + int(v))
+    return out
 
 
 class Layout:

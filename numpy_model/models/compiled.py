@@ -129,9 +129,10 @@ def jit_module(module):
     import numba
 
     from .. import closed_loop
-    from . import block_loops, loops
+    from . import block_loops, loops, specialize
     if loops.__name__ in _COMPILED and module.__name__ in _COMPILED:
         return                                        # done in this process: no digest, no I/O
+    specialize.register_same_dims(numba)
     user_dir = numba.config.CACHE_DIR
     cache = kernel_cache_dir()
     if not os.path.isdir(cache):                      # sources changed: drop the stale caches
@@ -221,6 +222,17 @@ def act_arrays(pop, S, lookahead=None):
     look = np.array(np.broadcast_to(True if lookahead is None else lookahead, slope.shape), np.bool_)
     tanh1 = (codes == 4)[None] & (dcodes == 4)[None] & (slope == 1.0) & (offset == 0.0) & look
     return codes, slope, offset, tanh1, dcodes, look
+
+
+def plain_code(codes, slope, offset, tanh1=None, dcodes=None, look=None):
+    """The activation code of a population whose units all have it with slope 1, offset 0, the
+    lookahead rate and the same phi' (so phi(x) = phi(x - 0) 1 and, for tanh, phi' = 1 - phi**2),
+    else -1: the kernels then take the code as a switch, not a per-unit lookup (the same numbers)."""
+    c = int(codes[0]) if len(codes) else -1
+    plain = (len(codes) and (codes == c).all() and (slope == 1.0).all() and (offset == 0.0).all()
+             and (dcodes is None or (dcodes == c).all()) and (look is None or look.all())
+             and (tanh1 is None or c != 4 or tanh1.all()))
+    return c if plain else -1
 
 
 def rates_arg(blocks, lr, S):

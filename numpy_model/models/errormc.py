@@ -25,7 +25,7 @@ from . import common
 from .block_loops import (_kb_capture_dw, _kb_dot, _kb_forward_pass, _kb_lateral, _kb_low_pass, _kb_matvec,
                           _kb_refresh_rest, _kb_vecmat, _kb_watch)
 from .loops import (_k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_euler, _k_forward_post, _k_lookahead, _k_mse,
-                    _k_phi)
+                    _k_phi, same_dims)
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
                       scale_diff, vecmat_T)
 
@@ -271,25 +271,27 @@ def compiled_unsupported(C):
 def _compiled_static(C):
     """Constant kernel arguments of C (built once per constants)."""
     from .block_loops import offsets
-    from .compiled import act_arrays, block_refresh_arrays, rates_arg
+    from .compiled import act_arrays, block_refresh_arrays, plain_code, rates_arg
     lay, S, g = C.lay, C.S, C.g
     b_out, r_out, c_out = C.WIP.views[-1]
-    actE = act_arrays(C.psiE, S, C.error_lookahead)
+    actP, actE = act_arrays(C.phiP, S, C.rep_lookahead), act_arrays(C.psiE, S, C.error_lookahead)
     return dict(
         ints=(lay.n0, lay.out.start, lay.out.stop, lay.i_out.start, lay.i_out.stop, b_out,
-              r_out.start or 0, c_out.start or 0, len(C.WIP.stored) - (0 if C.WIP.dense else 1)),
+              r_out.start or 0, c_out.start or 0, len(C.WIP.stored) - (0 if C.WIP.dense else 1),
+              plain_code(*actP), plain_code(*actE[:3], look=actE[5])),
         floats=(float(C.dt), float(g["gb"]), float(g["ga"]), float(g["gd"]), float(g["gt"]), float(C.c_fw),
                 float(C.dt / C.tauLO)),
         flags=(bool(C.varphi_transfer), bool(C.dWPP_use_activation), C.lr_IP is not None, C.lr_PI is not None,
                C.WPP.dense, C.WIP.dense, C.BPI.dense, not C.fused_update, bool(C.dWPP_low_pass)),
         arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float))
-        + act_arrays(C.phiP, S, C.rep_lookahead) + actE[:3] + actE[5:],
+        + actP + actE[:3] + actE[5:],
         rates=rates_arg(C.WPP, C.lr_WPP, S) + rates_arg(C.WIP, C.lr_IP, S) + rates_arg(C.BPI, C.lr_PI, S),
         ident=(tuple(a[0] for a in C.I_WIP), tuple(a[0] for a in C.I_BPI)),
         offs=(offsets(C.WPP), offsets(C.WIP), offsets(C.BPI), offsets(C.B)),
         refresh=block_refresh_arrays(C))
 
 
+SIZE_SPECIALISED = True     # the training kernel takes a size key (models/specialize.py)
 _BUFFERS = ("u", "u_old", "ub", "r_full", "r_full_prev", "vbas", "vbas_prev", "rIb", "rIb_prev", "vden",
             "vden_prev", "vapi", "vapi_prev", "dP")
 _WEIGHTS = ("WPP", "dWPP", "WIP", "dWIP", "BPI", "dBPI", "B", "LWPP")
@@ -300,29 +302,56 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     """Steps t0 .. t0+n-1 of every seed in one compiled call (compiled.run_phase, which swaps the SWAPS
     buffers after an odd n; dw_every: compiled.sample_updates; cl: compiled.closed_loop)."""
     from .compiled import NO_CLOSED_LOOP, contiguous_blocks, scratch, static
+    from .specialize import check_ran, kernel_key
     k, lay = static(C, _compiled_static), C.lay
     if st.dP.shape != (C.S, lay.NP) or not st.dP.flags.c_contiguous:
         st.dP = np.ascontiguousarray(np.broadcast_to(st.dP, (C.S, lay.NP)))
-    _kernel_phase((t0, n, step_base, check_every, mse_mode, cap_mode, dw_every),
-                  (has_y and nudge, phase.plastic, phase.fw, phase.lat, want_mse), X, Y,
-                  k["ints"], k["floats"], k["flags"], k["arrays"], k["rates"], k["ident"], k["offs"],
-                  k["refresh"], tuple(getattr(st, b) for b in _BUFFERS), contiguous_blocks(st, _WEIGHTS, C.S),
-                  mse_out, cap_out, found, det, cl or NO_CLOSED_LOOP,
-                  scratch(lay.NP, lay.n_out, lay.i_sizes[-1]))
+    steps = (t0, n, step_base, check_every, mse_mode, cap_mode, dw_every)
+    switches = (has_y and nudge, phase.plastic, phase.fw, phase.lat, want_mse)
+    buffers, weights = tuple(getattr(st, b) for b in _BUFFERS), contiguous_blocks(st, _WEIGHTS, C.S)
+    work, cl = scratch(lay.NP, lay.n_out, lay.i_sizes[-1]), cl or NO_CLOSED_LOOP
+    dims = getattr(_kernel_dims, "py_func", _kernel_dims)
+    K = kernel_key(C, phase, lambda: dims(steps, switches, k["ints"], k["flags"], k["rates"], k["offs"], k["refresh"],
+                                          buffers, weights, work, X, Y, cl))
+    check_ran(_kernel_phase(K, steps, switches, X, Y, k["ints"], k["floats"], k["flags"], k["arrays"], k["rates"],
+                            k["ident"], k["offs"], k["refresh"], buffers, weights, mse_out, cap_out, found, det, cl,
+                            work))
+
+
+def _kernel_dims(steps, switches, ints, flags, rates, offs, refresh, buffers, weights, work, X, Y, cl):
+    """Every int the time loop's bounds and branches read, but the step counters (specialize.kernel_key;
+    offs: those of each matrix's first block, its only one when specialised)."""
+    b, (W, dW, WIP, dWIP, BPI, dBPI, B, LW), o = buffers, weights, offs
+    return (steps[3:] + switches + ints + flags + (refresh[0], cl[0], X.shape[2], Y.shape[2])
+            + (o[0][0, 0], o[0][0, 1], o[1][0, 0], o[1][0, 1], o[2][0, 0], o[2][0, 1], o[3][0, 0], o[3][0, 1])
+            + rates[0].shape[1:] + rates[2].shape[1:] + rates[4].shape[1:]
+            + (b[0].shape[1], b[1].shape[1], b[2].shape[1], b[3].shape[1], b[4].shape[1], b[5].shape[1],
+               b[6].shape[1], b[7].shape[1], b[8].shape[1], b[9].shape[1], b[10].shape[1], b[11].shape[1],
+               b[12].shape[1], b[13].shape[1], work[0].shape[0], work[1].shape[0], work[2].shape[0])
+            + W[0].shape[1:] + dW[0].shape[1:] + WIP[0].shape[1:] + dWIP[0].shape[1:] + BPI[0].shape[1:]
+            + dBPI[0].shape[1:] + B[0].shape[1:] + LW[0].shape[1:])
 
 
 def _kernel_rates(n0, dt, tau_look, act, u, u_old, ub, r, dP, rE):
     """rates: u_breve = lookahead(u, u_old), r_R = phi(u_breve_R), phi'(u_breve_R), r_E = psi(u_breve_E) (DMS masks)."""
-    actP, sP, oP, tanh1, dcP, lookP, actE, sE, oE, lookE = act
+    actP, sP, oP, tanh1, dcP, lookP, actE, sE, oE, lookE, cP, cE = act
     NP = dP.shape[0]
     for i in range(u.shape[0]):
         ub[i] = _k_lookahead(u[i], u_old[i], tau_look[i], dt)
     for i in range(NP):
+        if cP >= 0:                 # compiled.plain_code: one activation, slope 1, offset 0, lookahead
+            x = _k_phi(cP, ub[i], 1.0, 0.0)
+            r[n0 + i] = x
+            dP[i] = 1.0 - x * x if cP == 4 else _k_dphi(cP, ub[i])
+            continue
         x = _k_phi(actP[i], ub[i] if lookP[i] else u[i], sP[i], oP[i])
         r[n0 + i] = x
         dP[i] = 1.0 - x * x if tanh1[i] else _k_dphi(dcP[i], ub[i])
     for i in range(rE.shape[0]):
-        rE[i] = _k_phi(actE[i], ub[NP + i] if lookE[i] else u[NP + i], sE[i], oE[i])
+        if cE >= 0:
+            rE[i] = _k_phi(cE, ub[NP + i], 1.0, 0.0)
+        else:
+            rE[i] = _k_phi(actE[i], ub[NP + i] if lookE[i] else u[NP + i], sE[i], oE[i])
 
 
 def _kernel_output_drive(o0, nudged, y, t, WIPo, ro, co, dP, r, n0, gt, e, DE):
@@ -346,12 +375,17 @@ def _kernel_somatic_drive(g, io0, vbas, vapi, vden, DE, u, tau, u_new):
         u_new[NP + i] = u[NP + i] + _k_euler(D, u[NP + i], tau[NP + i], tau[NP + i], dt)
 
 
-def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ident, offs, refresh, buffers,
+def _kernel_phase(K, steps, switches, X, Y, ints, floats, flags, arrays, rates, ident, offs, refresh, buffers,
                   weights, mse_out, cap_out, found, det, cl, work):
-    """Every seed through steps t0 .. t0+n-1 of `step` (seeds the outer loop); work: post, e, DE."""
+    """Every seed through steps t0 .. t0+n-1 of `step` (seeds the outer loop); work: post, e, DE.
+    K: () or the key of a kernel specialised for these sizes (specialize.kernel_key; False if it
+    does not hold them)."""
+    if not same_dims(K, _kernel_dims(steps, switches, ints, flags, rates, offs, refresh, buffers, weights, work, X, Y,
+                                     cl)):
+        return False
     t0, n, step_base, check_every, mse_mode, cap_mode, dw_every = steps
     nudged, plastic, fw, lat, want_mse = switches
-    n0, o0, o1, io0, io1, b_out, r_out, c_out, n_varphi = ints
+    n0, o0, o1, io0, io1, b_out, r_out, c_out, n_varphi, plainP, plainE = ints
     dt, gb, ga, gd, gt, c_fw, c_lo = floats
     varphi, use_act, has_IP, has_PI, dense_W, dense_IP, dense_PI, keep, low_pass = flags
     tau, tau_look, actP, slopeP, offP, tanh1_, dcodeP, lookP_, actE, slopeE, offE, lookE_ = arrays
@@ -366,7 +400,7 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ide
         r, r_prev, vbas, vbas_prev = r_[s], rp_[s], vb_[s], vbp_[s]
         rE, rE_prev, vden, vden_prev, vapi, vapi_prev = rI_[s], rIp_[s], vd_[s], vdp_[s], va_[s], vap_[s]
         sP, oP, sE, oE, x, y = slopeP[s], offP[s], slopeE[s], offE[s], X[s], Y[s]
-        act = (actP, sP, oP, tanh1_[s], dcodeP, lookP_[s], actE, sE, oE, lookE_[s])
+        act = (actP, sP, oP, tanh1_[s], dcodeP, lookP_[s], actE, sE, oE, lookE_[s], plainP, plainE)
         WIPo = WIP[b_out][s]
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
@@ -397,3 +431,4 @@ def _kernel_phase(steps, switches, X, Y, ints, floats, flags, arrays, rates, ide
             _kb_watch(check_every, step_base + t - t0 + 1, s, u, WPP, found, det)
             _kb_capture_dw(dw_every, cap_out, s, t, dWPP)
             _k_cl_end(cl, s, t, r)
+    return True

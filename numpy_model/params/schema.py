@@ -358,6 +358,12 @@ _k("backend", Choice("auto", "numpy", "numba"), "auto",
    "call; pip install -e \".[fast]\"), auto = numba when importable, else numpy. What cannot be "
    "compiled runs on numpy with a warning; runner.py --backend overrides it. Results agree within "
    "rounding (rtol 1e-12), not bit for bit.", group="time")
+_k("specialize", Choice("auto", "always", "never"), "auto",
+   "numba: run the training phases on a kernel compiled for this net's sizes (constant loop bounds; "
+   "errormc, every size <= 128; the same numbers bit for bit, errormc 8-4-2-1 about 1.5x faster). Its "
+   "compile takes 10-20 s once per net and machine (then cached); auto = when the run trains at "
+   "least 1e8 seed-steps (seeds x epochs x training steps), where the compile pays back on the first "
+   "run. runner.py --specialize overrides it.", group="time")
 _k("rec_rate_MSE", Bool(nullable=True), None,
    "MSE definition (docs/model.md §8.3): true = rates, false = voltages (refused if the rate target is on); "
    "absent = follow the rate target.", group=G)
