@@ -40,9 +40,10 @@ def _flat(v):
     return np.asarray(v, float).ravel()
 
 
-# one configuration in the default suite (each new net compiles a kernel of its own, ~15 s on a
-# cold cache); the rest, with other activations, layouts and options, in the slow step
-SPECIALISED_DEFAULT = ("emc_skip_realistic_fill_scaled_8421",)
+# two configurations in the default suite (each new net compiles a kernel of its own, ~15-30 s on
+# a cold cache): the Fig 3 net (tanh everywhere: the activation a constant switch) and one of
+# per-unit activations with slopes (-1 switches); the rest, other layouts and options, in the slow step
+SPECIALISED_DEFAULT = ("emc_skip_realistic_fill_scaled_8421", "emc_layered_BP_L5_latrates_dWPPact_slopes")
 SPECIALISED = sorted(["emc_skip_realistic_fill_scaled_8421", "emc_layered_BP_L5_latrates_dWPPact_slopes",
                       "emc_layered_FA_L4_varphi_off", "emc_skip_realistic_fill_scaled_L6_lat_dWPPact",
                       "emc_layered_dWPP_low_pass_epochs1", "emc_layered_BP_L3_slope_offset_noise"])
@@ -82,17 +83,20 @@ def test_compiled_same_dims_compares_with_the_keys_lengths():
     def check(K, dims):
         return same_dims(K, dims)
 
-    K = specialize.size_key((2, 3, 0))
-    assert check(K, (2, 3, 0))
-    assert not check(K, (2, 4, 0))
-    assert not check(K, (3, 2, 0))
+    K = specialize.size_key((2, 3, 0, -1, True))
+    assert check(K, (2, 3, 0, -1, True))
+    assert not check(K, (2, 4, 0, -1, True))
+    assert not check(K, (3, 2, 0, -1, True))
+    assert not check(K, (2, 3, 0, 0, True))      # a -1 switch is not 0
+    assert not check(K, (2, 3, 0, -1, False))
     assert check((), (5, 6))                     # the general kernel: any sizes
 
 
 def test_same_dims_in_python_is_the_same_comparison():
-    K = specialize.size_key((2, 3, 0))
-    assert [len(k) for k in K] == [2, 3, 0]
-    assert same_dims(K, (2, 3, 0)) and not same_dims(K, (2, 3, 1)) and same_dims((), (1, 2))
+    K = specialize.size_key((2, 3, 0, -1))
+    assert [len(k) for k in K] == [3, 4, 1, 0]
+    assert same_dims(K, (2, 3, 0, -1)) and not same_dims(K, (2, 3, 1, -1)) and same_dims((), (1, 2))
+    assert not same_dims(K, (2, 3, 0, 0))
 
 
 def test_a_kernel_reporting_a_wrong_key_stops_the_run():
@@ -115,9 +119,10 @@ def test_kernel_key_only_for_marked_training_phases_of_small_sizes():
 
     assert specialize.kernel_key(_C(False), TRAIN, dims((3, 4))) == () and not calls
     assert specialize.kernel_key(_C(True), Phase(lat=True), dims((3, 4))) == () and not calls
-    assert specialize.kernel_key(_C(True), TRAIN, dims((3, True, 4))) == ((0,) * 3, (0,), (0,) * 4)
+    assert specialize.kernel_key(_C(True), TRAIN, dims((3, True, -1))) == ((0,) * 4, (0,) * 2, ())
     assert specialize.kernel_key(_C(True), TRAIN, dims((3, specialize.SPECIALIZE_MAX))) != ()
     assert specialize.kernel_key(_C(True), TRAIN, dims((3, specialize.SPECIALIZE_MAX + 1))) == ()
+    assert specialize.kernel_key(_C(True), TRAIN, dims((3, -2))) == ()
     # memoised per dims: the same key object
     assert specialize.kernel_key(_C(True), TRAIN, dims((7, 1))) is specialize.kernel_key(_C(True), TRAIN,
                                                                                           dims((7, 1)))

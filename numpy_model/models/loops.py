@@ -185,11 +185,11 @@ def _k_rank1_span(post, x, lr, dW, W, span, fw):
 
 
 def same_dims(K, dims):
-    """Whether the kernel key K (specialize.size_key: a tuple of tuples of lengths) is () or holds
+    """Whether the kernel key K (specialize.size_key: a tuple of tuples of lengths dims + 1) is () or holds
     the int tuple `dims`. Compiled (specialize.register_same_dims), it compares `dims` with the
     lengths as constants: after `if not same_dims(K, dims): return`, the compiler takes every entry
     of dims as that constant (loop bounds, switches), so a small net's short loops unroll."""
-    return len(K) == 0 or tuple(len(k) for k in K) == tuple(dims)
+    return len(K) == 0 or tuple(len(k) - 1 for k in K) == tuple(dims)
 
 
 def _k_put(out, i, a, mul):

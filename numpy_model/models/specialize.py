@@ -26,7 +26,7 @@ def register_same_dims(numba):
 
     @overload(same_dims)
     def _same_dims(K, dims):
-        lengths = tuple(len(k) for k in K.types) if len(K) else None
+        lengths = tuple(len(k) - 1 for k in K.types) if len(K) else None
         if lengths is None:
             return lambda K, dims: True
         return lambda K, dims: dims == lengths
@@ -42,23 +42,25 @@ SPECIALIZE = ("auto", "always", "never")
 
 
 def size_key(dims):
-    """The key of a kernel specialised for the ints `dims`: a tuple of tuples of those lengths.
-    numba types a tuple by its length, so every key compiles (and caches on disk) a kernel of its
-    own, in which loops.same_dims makes each entry of dims a constant."""
-    return tuple((0,) * int(v) for v in dims)
+    """The key of a kernel specialised for the ints `dims` (each >= -1, e.g. a -1 switch): a
+    tuple of tuples of lengths dims + 1. numba types a tuple by its length, so every key compiles
+    (and caches on disk) a kernel of its own, in which loops.same_dims makes each entry of dims a
+    constant."""
+    return tuple((0,) * (int(v) + 1) for v in dims)
 
 
 def kernel_key(C, phase, dims):
     """The key a phase's kernel runs with: size_key(dims()) for a training phase (W_PP applied) of
-    constants marked `specialize` whose sizes are all within SPECIALIZE_MAX, else () (the one
-    general kernel); dims is called only then."""
+    constants marked `specialize` whose dims are all within -1 .. SPECIALIZE_MAX, else () (the
+    one general kernel); dims is called only then."""
     if not (C.specialize and phase.fw):
         return ()
     values = dims()
     key = _KEYS.get(values)
     if key is None:
         values = tuple(int(v) for v in values)
-        key = _KEYS[values] = size_key(values) if max(values, default=0) <= SPECIALIZE_MAX else ()
+        small = max(values, default=0) <= SPECIALIZE_MAX and min(values, default=0) >= -1
+        key = _KEYS[values] = size_key(values) if small else ()
     return key
 
 
