@@ -75,6 +75,25 @@ def test_specialised_kernel_gives_the_general_kernels_numbers_bit_for_bit(name, 
 
 
 @needs_numba
+def test_runner_specialize_option_overrides_the_key_and_says_so(tmp_path):
+    import json
+    from conftest import run_cli
+    from test_reference import build_params
+    raw, task = build_params(SPECIALISED_DEFAULT[0])
+    raw.update(LONG, specialize="never")
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(raw))
+    run = run_cli("--params", str(path), "--task", task, "--backend", "numba", "--specialize", "always")
+    assert run.returncode == 0, run.stderr
+    assert "compiled for this net's sizes" in run.stdout + run.stderr
+    run = run_cli("--params", str(path), "--task", task, "--backend", "numba", "--fresh", "--force")
+    assert run.returncode == 0, run.stderr
+    assert "compiled for this net's sizes" not in run.stdout + run.stderr
+    run = run_cli("--params", str(path), "--task", task, "--specialize", "sometimes")
+    assert run.returncode != 0 and "--specialize" in run.stderr
+
+
+@needs_numba
 def test_compiled_same_dims_compares_with_the_keys_lengths():
     import numba
     compiled.jit_module(errormc)                # registers the compiled same_dims
