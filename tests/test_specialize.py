@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from numpy_model.models import compiled, errormc, specialize
+from numpy_model.models import MODELS, ann, compiled, errormc, specialize
 from numpy_model.models.compiled import plain_code
 from numpy_model.models.loops import same_dims
 from numpy_model.state import Phase
@@ -21,6 +21,11 @@ TRAIN = Phase(fw=True, lat=True)
 
 
 # ------------------------------------------------------------------------ numbers, compiled
+def raw_kind(name):
+    from test_reference import build_params
+    return build_params(name)[0]["mc_model"]
+
+
 def _arrays(model):
     """Every recorded series, weight and state array of a saved network, flattened per name."""
     out = {}
@@ -43,10 +48,12 @@ def _flat(v):
 # two configurations in the default suite (each new net compiles a kernel of its own, ~15-30 s on
 # a cold cache): the Fig 3 net (tanh everywhere: the activation a constant switch) and one of
 # per-unit activations with slopes (-1 switches); the rest, other layouts and options, in the slow step
-SPECIALISED_DEFAULT = ("emc_skip_realistic_fill_scaled_8421", "emc_layered_BP_L5_latrates_dWPPact_slopes")
-SPECIALISED = sorted(["emc_skip_realistic_fill_scaled_8421", "emc_layered_BP_L5_latrates_dWPPact_slopes",
-                      "emc_layered_FA_L4_varphi_off", "emc_skip_realistic_fill_scaled_L6_lat_dWPPact",
-                      "emc_layered_dWPP_low_pass_epochs1", "emc_layered_BP_L3_slope_offset_noise"])
+SPECIALISED_DEFAULT = ("emc_skip_realistic_fill_scaled_8421", "emc_layered_BP_L5_latrates_dWPPact_slopes",
+                       "sac_BP_L4_SPS_lat_dWPPact_2seeds", "dPC_BP_L4_etaPI_sac_teacher", "ann_BP_L5_slopes_noise")
+SPECIALISED = sorted(SPECIALISED_DEFAULT + (
+    "emc_layered_FA_L4_varphi_off", "emc_skip_realistic_fill_scaled_L6_lat_dWPPact",
+    "emc_layered_dWPP_low_pass_epochs1", "emc_layered_BP_L3_slope_offset_noise", "sac_FA_L3_noSPS_lat",
+    "sac_BP_L5_noSPS_mixed_acts_noise", "dPC_BP_L3_noSPS_dWPPact", "ann_FA_L3_mixed"))
 
 
 @needs_numba
@@ -60,7 +67,8 @@ def test_specialised_kernel_gives_the_general_kernels_numbers_bit_for_bit(name, 
     assert info["backend"] == info_s["backend"] == "numba"
     assert "compiled for this net's sizes" in lines[0], lines
     assert any(keys) and not all(keys), "training on the specialised kernel, the other phases on the general one"
-    assert any(len(sig[0]) for sig in errormc._kernel_phase.signatures)
+    kind = raw_kind(name)
+    assert any(len(sig[0]) for sig in MODELS[kind]._kernel_phase.signatures)
     for i, (a, b) in enumerate(zip(general, got)):
         A, B = _arrays(a), _arrays(b)
         assert A.keys() == B.keys()
@@ -168,6 +176,9 @@ def test_choose_follows_mode_work_backend_model_and_storage(monkeypatch):
     assert not specialize.choose(ens, "auto", specialize.SPECIALIZE_MIN_WORK - 1).c.specialize
     assert specialize.choose(ens, "auto", specialize.SPECIALIZE_MIN_WORK).c.specialize
     assert not specialize.choose(_ensemble(backend="numpy"), "always", 0).c.specialize
+    for kind in ("ann", "dPC", "sacramento2018"):
+        assert specialize.choose(_ensemble(kind), "always", 0).c.specialize
+    monkeypatch.delattr(ann, "SIZE_SPECIALISED")
     assert not specialize.choose(_ensemble("ann"), "always", 0).c.specialize          # no size-keyed kernel
     blocks = _ensemble(storage="blocks", monkeypatch=monkeypatch)
     assert not specialize.choose(blocks, "always", 0).c.specialize     # per-block: bound by weights

@@ -16,7 +16,7 @@ from ..state import Constants
 from . import common, sacramento2018 as sac
 from .block_loops import _kb_capture_dw, _kb_watch
 from .loops import (_k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_mse, _k_phi,
-                    _k_rank1_span, _k_scaled_matvec_span, _k_sum)
+                    _k_rank1_span, _k_scaled_matvec_span, _k_sum, same_dims)
 from .kernels import mv
 
 RATE_TARGET_DEFAULT = True
@@ -127,6 +127,9 @@ def layers_of(C, st, name):
 # The stored arrays are the dense (single-block) ones, whose row loops run over the columns of
 # each row's populated block only (kernels.Blocks.row_spans); every expression keeps the grouping
 # of the NumPy sub-step named in its comment.
+SIZE_SPECIALISED = True     # the training kernel takes a size key (models/specialize.py)
+
+
 def compiled_unsupported(C):
     """Why these ann constants cannot run compiled, or None."""
     from .compiled import act_codes
@@ -158,13 +161,17 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     compiled.run_phase drives it; dw_every > 0: dW_PP at every sample's end into cap_out); the
     buffer swaps of `step` are done by parity afterwards."""
     from .compiled import NO_CLOSED_LOOP, scratch, static
+    from .specialize import check_ran, kernel_key
     k = static(C, _compiled_static)
     NP = C.lay.NP
-    _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, want_mse, mse_mode, cap_mode,
-                  step_base, check_every, dw_every, k["ints"], k["arrays"], k["spans"],
-                  (st.u, st.u_old, st.r_full, st.r_full_prev),
-                  (st.WPP[0], st.dWPP[0], st.B[0]), mse_out, cap_out, found, det, cl or NO_CLOSED_LOOP,
-                  scratch(2 * NP, 2 * NP, NP))
+    switches = (has_y and nudge, phase.plastic, phase.fw, want_mse, mse_mode, cap_mode, check_every, dw_every)
+    buffers, weights = (st.u, st.u_old, st.r_full, st.r_full_prev), (st.WPP[0], st.dWPP[0], st.B[0])
+    work, cl = scratch(2 * NP, 2 * NP, NP), cl or NO_CLOSED_LOOP
+    dims = getattr(_kernel_dims, "py_func", _kernel_dims)
+    K = kernel_key(C, phase, lambda: dims(switches, k["ints"], k["arrays"], k["spans"], buffers, weights, work, X, Y,
+                                          cl))
+    check_ran(_kernel_phase(K, t0, n, step_base, switches, X, Y, k["ints"], k["arrays"], k["spans"], buffers,
+                            weights, mse_out, cap_out, found, det, cl, work))
     if n % 2:                 # the rate swap and the advance's swap, once per step
         st.r_full, st.r_full_prev = st.r_full_prev, st.r_full
         st.u_old, st.u = st.u, st.u_old
@@ -207,18 +214,29 @@ def _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, spanB, N_B, ma
     _k_rank1_span(u[NP:], r_prev, lrW, dW, W, spanW, fw)
 
 
-def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, want_mse, mse_mode, cap_mode, step_base,
-                  check_every, dw_every, ints, arrays, spans, buffers, weights, mse_out, cap_out, found,
-                  det, cl, work):
+def _kernel_dims(switches, ints, arrays, spans, buffers, weights, work, X, Y, cl):
+    """Every int the time loop's bounds and branches read, but the step counters (specialize.kernel_key)."""
+    b, w, a = buffers, weights, arrays
+    return (switches + ints + (cl[0], X.shape[2], Y.shape[2], b[0].shape[1], b[1].shape[1], b[2].shape[1],
+                               b[3].shape[1], work[0].shape[0], work[1].shape[0], work[2].shape[0])
+            + w[0].shape[1:] + w[1].shape[1:] + w[2].shape[1:] + a[3].shape[1:] + a[4].shape[1:] + a[5].shape[1:]
+            + spans[0].shape + spans[1].shape)
+
+
+def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, arrays, spans, buffers, weights, mse_out, cap_out,
+                  found, det, cl, work):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
-    scratch vectors D, du, d."""
+    scratch vectors D, du, d. K: () or the key of a kernel specialised for these sizes
+    (specialize.kernel_key; False if it does not hold them)."""
+    if not same_dims(K, _kernel_dims(switches, ints, arrays, spans, buffers, weights, work, X, Y, cl)):
+        return False
+    nudged, plastic, fw, want_mse, mse_mode, cap_mode, check_every, dw_every = switches
     n0, NP, NPh, o0, o1, mode = ints
     actP, slopeP, offP, lr_WPP, N_B, mask = arrays
     spanW, spanB, c_vec = spans
     u_, u_old_, r_, rp_ = buffers
     WPP_, dWPP_, B_ = weights
     D, du, d = work
-    nudged = has_y and nudge
     for s in range(u_.shape[0]):
         u, u_old, r, r_prev = u_[s], u_old_[s], r_[s], rp_[s]
         W, dW, lrW, B = WPP_[s], dWPP_[s], lr_WPP[s], B_[s]
@@ -238,3 +256,4 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, want_mse, mse_mode, ca
             _kb_watch(check_every, step_base + t - t0 + 1, s, u, (WPP_,), found, det)
             _kb_capture_dw(dw_every, cap_out, s, t, (dWPP_,))
             _k_cl_end(cl, s, t, r)
+    return True

@@ -16,7 +16,7 @@ from . import common, sacramento2018 as sac
 from .block_loops import _kb_capture_dw, _kb_watch
 from .loops import (_k_apical, _k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_euler,
                     _k_forward_post_units, _k_lookahead_rates, _k_mse, _k_pyramidal_drive, _k_rank1_span,
-                    _k_scaled_matvec_span, _k_sum)
+                    _k_scaled_matvec_span, _k_sum, same_dims)
 from .kernels import add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -94,6 +94,9 @@ def compiled_unsupported(C):
     return sac.compiled_unsupported(C)
 
 
+SIZE_SPECIALISED = True     # the training kernel takes a size key (models/specialize.py)
+
+
 def _compiled_static(C):
     """Constant kernel arguments of C (built once per constants)."""
     from .compiled import act_codes, transposed_refresh_arrays
@@ -118,14 +121,20 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     compiled.run_phase drives it; dw_every > 0: dW_PP at every sample's end into cap_out); the
     buffer rotations of `step` are done afterwards."""
     from .compiled import NO_CLOSED_LOOP, scratch, static
+    from .specialize import check_ran, kernel_key
     k = static(C, _compiled_static)
     NP, NI, NPh = C.lay.NP, C.lay.NI, C.lay.NPh
-    _kernel_phase(t0, n, X, Y, has_y, nudge, phase.plastic, phase.fw, phase.lat, want_mse, mse_mode,
-                  cap_mode, step_base, check_every, dw_every, k["ints"], k["floats"], k["flags"], k["arrays"],
-                  k["spans"], (st.u, st.u_old, st.ub, st.ub_prev, st.r_full, st.r_full_prev, st.r_full_prev2,
-                   st.vbas, st.vbas_prev, st.vapi, st.vapi_prev),
-                  (st.WPP[0], st.dWPP[0], st.BPI[0], st.dBPI[0], st.B[0]), mse_out, cap_out, found, det,
-                  cl or NO_CLOSED_LOOP, scratch(NP, NP + NI, NP, NP, NPh, NPh))
+    switches = (has_y and nudge, phase.plastic, phase.fw, phase.lat, want_mse, mse_mode, cap_mode, check_every,
+                dw_every)
+    buffers = (st.u, st.u_old, st.ub, st.ub_prev, st.r_full, st.r_full_prev, st.r_full_prev2, st.vbas, st.vbas_prev,
+               st.vapi, st.vapi_prev)
+    weights = (st.WPP[0], st.dWPP[0], st.BPI[0], st.dBPI[0], st.B[0])
+    work, cl = scratch(NP, NP + NI, NP, NP, NPh, NPh), cl or NO_CLOSED_LOOP
+    dims = getattr(_kernel_dims, "py_func", _kernel_dims)
+    K = kernel_key(C, phase, lambda: dims(switches, k["ints"], k["flags"], k["arrays"], k["spans"], buffers, weights,
+                                          work, X, Y, cl))
+    check_ran(_kernel_phase(K, t0, n, step_base, switches, X, Y, k["ints"], k["floats"], k["flags"], k["arrays"],
+                            k["spans"], buffers, weights, mse_out, cap_out, found, det, cl, work))
     for _ in range(n % 3):    # the three rate buffers rotate once per step
         st.r_full, st.r_full_prev, st.r_full_prev2 = st.r_full_prev2, st.r_full, st.r_full_prev
     if n % 2:                 # the swaps of step 1 and the advance, once per step
@@ -178,11 +187,26 @@ def _kernel_plasticity(flags, n0, c_fw, acts, ub, r, r_prev, r_prev2, vbas_prev,
         _k_rank1_span(neg, r_prev2[n0:], lrP, dBPI, BPI, spPI, lat)
 
 
-def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mode, cap_mode, step_base,
-                  check_every, dw_every, ints, floats, flags, arrays, spans, buffers, weights, mse_out, cap_out, found,
-                  det, cl, work):
+def _kernel_dims(switches, ints, flags, arrays, spans, buffers, weights, work, X, Y, cl):
+    """Every int the time loop's bounds and branches read, but the step counters (specialize.kernel_key)."""
+    b, w, a = buffers, weights, arrays
+    return (switches + ints + flags + (cl[0], X.shape[2], Y.shape[2])
+            + (b[0].shape[1], b[1].shape[1], b[2].shape[1], b[3].shape[1], b[4].shape[1], b[5].shape[1],
+               b[6].shape[1], b[7].shape[1], b[8].shape[1], b[9].shape[1], b[10].shape[1])
+            + w[0].shape[1:] + w[1].shape[1:] + w[2].shape[1:] + w[3].shape[1:] + w[4].shape[1:]
+            + a[8].shape[1:] + a[9].shape[1:] + a[10].shape[1:] + a[11].shape[1:]
+            + (work[0].shape[0], work[1].shape[0], work[2].shape[0], work[3].shape[0], work[4].shape[0],
+               work[5].shape[0]) + spans[0].shape + spans[1].shape + spans[2].shape)
+
+
+def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arrays, spans, buffers, weights, mse_out,
+                  cap_out, found, det, cl, work):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
-    scratch vectors D, du, post, api, tmp, neg."""
+    scratch vectors D, du, post, api, tmp, neg. K: () or the key of a kernel specialised for these
+    sizes (specialize.kernel_key; False if it does not hold them)."""
+    if not same_dims(K, _kernel_dims(switches, ints, flags, arrays, spans, buffers, weights, work, X, Y, cl)):
+        return False
+    target, plastic, fw, lat, want_mse, mse_mode, cap_mode, check_every, dw_every = switches
     n0, NP, NPh, NI, o0, o1, mode = ints
     dt, gb = floats
     use_act, has_PI = flags
@@ -190,7 +214,6 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mod
     u_, u_old_, ub_, ubp_, r_, rp_, rp2_, vb_, vbp_, va_, vap_ = buffers
     WPP_, dWPP_, BPI_, dBPI_, B_ = weights
     D, du, post, api, tmp, neg = work
-    target = has_y and nudge
     for s in range(u_.shape[0]):
         u, u_old, ub, ub_prev = u_[s], u_old_[s], ub_[s], ubp_[s]
         r, r_prev, r_prev2, vbas, vbas_prev = r_[s], rp_[s], rp2_[s], vb_[s], vbp_[s]
@@ -218,3 +241,4 @@ def _kernel_phase(t0, n, X, Y, has_y, nudge, plastic, fw, lat, want_mse, mse_mod
             _kb_watch(check_every, step_base + t - t0 + 1, s, u, (WPP_,), found, det)
             _kb_capture_dw(dw_every, cap_out, s, t, (dWPP_,))
             _k_cl_end(cl, s, t, r)
+    return True
