@@ -1,4 +1,4 @@
-"""Benchmark of the simulation loop: `python -m numpy_model.bench [--quick] [--big] [--json FILE]`.
+"""Benchmark of the simulation loop: `python -m numpy_model.bench [options]` (`--help` lists them).
 
 Times the training phase (plasticity + target nudging, the bulk of a Figure 3 run) of every model
 on the Figure 3 networks at ensemble sizes S, through the real protocol code (`run_phase`) with
@@ -11,6 +11,8 @@ projects the wall time of the full Figure 3 sweep on this machine.
 `--big` adds the Figure 4 / Figure 5 nets (errormc 10-n_R-784, n_R, n_E in 50..1000, S = 1):
 ms per training step for every (n_R, n_E) of Figure 4 and for Figure 5's noisy 1000/1000 nets,
 and the projected wall times of the Figure 4 (160 runs) and Figure 5 (90 runs) sweeps.
+`--backend numba --specialize` times the size-specialised training kernels (models/specialize.py);
+the warm-up column then holds each one's compile (or cache load).
 """
 import argparse
 import json

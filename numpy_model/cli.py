@@ -41,7 +41,7 @@ def parser():
                     help="time loop: numpy, numba (compiled) or auto (numba when importable); "
                          "overrides the params key backend (default: the key, auto)")
     ap.add_argument("--specialize", choices=["auto", "always", "never"], default=None,
-                    help="numba: train on a kernel compiled for this net's sizes (20-35 s compile once per "
+                    help="numba: train on a kernel compiled for this net's sizes (5-35 s compile once per "
                          "net, cached; faster steps); overrides the params key specialize (default auto)")
     ap.add_argument("--quiet", action="store_true", help="no progress messages")
     return ap

@@ -36,7 +36,7 @@ def register_same_dims(numba):
 #: weights, not by loop overhead)
 SPECIALIZE_MAX = 128
 #: specialize "auto": runs that train at least this many seed-steps (S x training steps); below,
-#: the extra compile (20-35 s, once per net and machine: it is cached) would not pay back
+#: the extra compile (5-35 s, once per net, model and machine: it is cached) would not pay back
 SPECIALIZE_MIN_WORK = 1e8
 SPECIALIZE = ("auto", "always", "never")
 

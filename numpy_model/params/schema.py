@@ -360,10 +360,10 @@ _k("backend", Choice("auto", "numpy", "numba"), "auto",
    "rounding (rtol 1e-12), not bit for bit.", group="time")
 _k("specialize", Choice("auto", "always", "never"), "auto",
    "numba: run the training phases on a kernel compiled for this net's sizes (constant loop bounds; "
-   "errormc, every size <= 128; the same numbers bit for bit, errormc 8-4-2-1 about 1.6x faster). Its "
-   "compile takes 20-35 s once per net and machine (then cached); auto = when the run trains at "
-   "least 1e8 seed-steps (seeds x epochs x training steps), where the compile pays back on the first "
-   "run. runner.py --specialize overrides it.", group="time")
+   "dense nets, every size <= 128; the same numbers bit for bit; 8-4-2-1: errormc 1.6x, the other "
+   "models 1.2-1.3x faster). Its compile takes 5-35 s once per net, model and machine (then cached); "
+   "auto = when the run trains at least 1e8 seed-steps (seeds x epochs x training steps), where the "
+   "compile pays back on the first run. runner.py --specialize overrides it.", group="time")
 _k("rec_rate_MSE", Bool(nullable=True), None,
    "MSE definition (docs/model.md §8.3): true = rates, false = voltages (refused if the rate target is on); "
    "absent = follow the rate target.", group=G)
