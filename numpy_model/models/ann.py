@@ -167,9 +167,8 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     switches = (has_y and nudge, phase.plastic, phase.fw, want_mse, mse_mode, cap_mode, check_every, dw_every)
     buffers, weights = (st.u, st.u_old, st.r_full, st.r_full_prev), (st.WPP[0], st.dWPP[0], st.B[0])
     work, cl = scratch(2 * NP, 2 * NP, NP), cl or NO_CLOSED_LOOP
-    dims = getattr(_kernel_dims, "py_func", _kernel_dims)
-    K = kernel_key(C, phase, lambda: dims(switches, k["ints"], k["arrays"], k["spans"], buffers, weights, work, X, Y,
-                                          cl))
+    K = kernel_key(C, phase, _kernel_dims, switches, k["ints"], k["arrays"], k["spans"], buffers, weights, work, X, Y,
+                   cl)
     check_ran(_kernel_phase(K, t0, n, step_base, switches, X, Y, k["ints"], k["arrays"], k["spans"], buffers,
                             weights, mse_out, cap_out, found, det, cl, work))
     if n % 2:                 # the rate swap and the advance's swap, once per step

@@ -130,9 +130,8 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
                st.vapi, st.vapi_prev)
     weights = (st.WPP[0], st.dWPP[0], st.BPI[0], st.dBPI[0], st.B[0])
     work, cl = scratch(NP, NP + NI, NP, NP, NPh, NPh), cl or NO_CLOSED_LOOP
-    dims = getattr(_kernel_dims, "py_func", _kernel_dims)
-    K = kernel_key(C, phase, lambda: dims(switches, k["ints"], k["flags"], k["arrays"], k["spans"], buffers, weights,
-                                          work, X, Y, cl))
+    K = kernel_key(C, phase, _kernel_dims, switches, k["ints"], k["flags"], k["arrays"], k["spans"], buffers, weights,
+                   work, X, Y, cl)
     check_ran(_kernel_phase(K, t0, n, step_base, switches, X, Y, k["ints"], k["floats"], k["flags"], k["arrays"],
                             k["spans"], buffers, weights, mse_out, cap_out, found, det, cl, work))
     for _ in range(n % 3):    # the three rate buffers rotate once per step

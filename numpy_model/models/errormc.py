@@ -310,9 +310,8 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     switches = (has_y and nudge, phase.plastic, phase.fw, phase.lat, want_mse)
     buffers, weights = tuple(getattr(st, b) for b in _BUFFERS), contiguous_blocks(st, _WEIGHTS, C.S)
     work, cl = scratch(lay.NP, lay.n_out, lay.i_sizes[-1]), cl or NO_CLOSED_LOOP
-    dims = getattr(_kernel_dims, "py_func", _kernel_dims)
-    K = kernel_key(C, phase, lambda: dims(steps, switches, k["ints"], k["flags"], k["rates"], k["offs"], k["refresh"],
-                                          buffers, weights, work, X, Y, cl))
+    K = kernel_key(C, phase, _kernel_dims, steps, switches, k["ints"], k["flags"], k["rates"], k["offs"],
+                   k["refresh"], buffers, weights, work, X, Y, cl)
     check_ran(_kernel_phase(K, steps, switches, X, Y, k["ints"], k["floats"], k["flags"], k["arrays"], k["rates"],
                             k["ident"], k["offs"], k["refresh"], buffers, weights, mse_out, cap_out, found, det, cl,
                             work))

@@ -289,9 +289,8 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
                st.vden_prev, st.vapi, st.vapi_prev)
     weights = (st.WPP[0], st.dWPP[0], st.WIP[0], st.dWIP[0], st.BPI[0], st.dBPI[0], st.B[0])
     work, cl = scratch(NP + NI, NP + NI, NP, NI, NP, NPh, NPh), cl or NO_CLOSED_LOOP
-    dims = getattr(_kernel_dims, "py_func", _kernel_dims)
-    K = kernel_key(C, phase, lambda: dims(switches, k["ints"], k["flags"], k["arrays"], k["spans"], buffers, weights,
-                                          work, X, Y, cl))
+    K = kernel_key(C, phase, _kernel_dims, switches, k["ints"], k["flags"], k["arrays"], k["spans"], buffers, weights,
+                   work, X, Y, cl)
     check_ran(_kernel_phase(K, t0, n, step_base, switches, X, Y, k["ints"], k["floats"], k["flags"], k["arrays"],
                             k["spans"], buffers, weights, mse_out, cap_out, found, det, cl, work))
     if n % 2:                 # step 1's swaps and the advance's swap, once per step

@@ -49,13 +49,14 @@ def size_key(dims):
     return tuple((0,) * (int(v) + 1) for v in dims)
 
 
-def kernel_key(C, phase, dims):
-    """The key a phase's kernel runs with: size_key(dims()) for a training phase (W_PP applied) of
-    constants marked `specialize` whose dims are all within -1 .. SPECIALIZE_MAX, else () (the
-    one general kernel); dims is called only then."""
+def kernel_key(C, phase, dims, *args):
+    """The key a phase's kernel runs with: size_key(dims(*args)) for a training phase (W_PP
+    applied) of constants marked `specialize` whose dims are all within -1 .. SPECIALIZE_MAX, else
+    () (the one general kernel). dims: the model's `_kernel_dims`, called (as Python, also when
+    compiled) only then."""
     if not (C.specialize and phase.fw):
         return ()
-    values = dims()
+    values = getattr(dims, "py_func", dims)(*args)
     key = _KEYS.get(values)
     if key is None:
         values = tuple(int(v) for v in values)
