@@ -20,8 +20,13 @@ class Grow:
 
     def extend(self, values):
         """Append values[:, k] for every k (values: (S, m, *shape))."""
-        for k in range(values.shape[1]):
-            self.append(values[:, k])
+        m = values.shape[1]
+        if self.n + m > self.data.shape[1]:
+            grown = np.empty((self.data.shape[0], max(2 * self.data.shape[1], self.n + m)) + self.data.shape[2:])
+            grown[:, :self.n] = self.data[:, :self.n]
+            self.data = grown
+        self.data[:, self.n:self.n + m] = values
+        self.n += m
 
     def view(self):
         return self.data[:, :self.n]

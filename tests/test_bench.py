@@ -24,3 +24,23 @@ def test_fig3_step_counts_match_spec():
     """docs/model.md §7.4: 2,024,000 steps for a trained Fig 3 run, 8000 untrained."""
     assert bench.fig3_steps(True) == 2_024_000
     assert bench.fig3_steps(False) == 8000
+
+
+def test_bench_on_numba_times_the_recording_against_no_record(tmp_path, monkeypatch):
+    """On numba the kernel takes the records: the overhead is the same phase timed without any."""
+    import pytest
+    from numpy_model.models import compiled
+    if compiled.numba_version() is None:
+        pytest.skip("numba is not importable")
+    bare = []
+    real = bench.make_monitor
+
+    def spy(ens, P, *a, **k):
+        bare.append(P["rec_per_steps"])
+        return real(ens, P, *a, **k)
+    monkeypatch.setattr(bench, "make_monitor", spy)
+    out = tmp_path / "bench.json"
+    assert bench.main(["--quick", "--sizes", "1", "--nets", "2-1", "--models", "ann", "--backend", "numba",
+                       "--json", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["rows"]
+    assert 10 ** 9 in bare and -0.5 < row["recording_overhead"] < 1

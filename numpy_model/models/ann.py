@@ -16,7 +16,7 @@ from ..state import Constants
 from . import common, sacramento2018 as sac
 from .block_loops import _kb_capture_dw, _kb_watch
 from .loops import (_k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_mse, _k_phi,
-                    _k_rank1_span, _k_scaled_matvec_span, _k_sum, same_dims)
+                    _k_rank1_span, _k_scaled_matvec_span, _k_record, _k_sum, same_dims)
 from .kernels import mv
 
 RATE_TARGET_DEFAULT = True
@@ -128,6 +128,9 @@ def layers_of(C, st, name):
 # each row's populated block only (kernels.Blocks.row_spans); every expression keeps the grouping
 # of the NumPy sub-step named in its comment.
 SIZE_SPECIALISED = True     # the training kernel takes a size key (models/specialize.py)
+#: what the kernel hands a monitor record (loops._k_record; kernel_record): its buffers, its arrays
+RECORD_BUFFERS = ("u", "u_old", "r_full", "r_full_prev")
+RECORD_WEIGHTS = ("WPP", "dWPP", "B")
 
 
 def compiled_unsupported(C):
@@ -156,11 +159,11 @@ def _compiled_static(C):
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
-                   cap_out, step_base, check_every, found, det, dw_every=0, cl=None):
+                   cap_out, step_base, check_every, found, det, dw_every=0, cl=None, rec=None):
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
     compiled.run_phase drives it; dw_every > 0: dW_PP at every sample's end into cap_out); the
     buffer swaps of `step` are done by parity afterwards."""
-    from .compiled import NO_CLOSED_LOOP, scratch, static
+    from .compiled import NO_CLOSED_LOOP, NO_RECORD, scratch, static
     from .specialize import check_ran, kernel_key
     k = static(C, _compiled_static)
     NP = C.lay.NP
@@ -170,7 +173,8 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     K = kernel_key(C, phase, _kernel_dims, switches, k["ints"], k["arrays"], k["spans"], buffers, weights, work, X, Y,
                    cl)
     check_ran(_kernel_phase(K, t0, n, step_base, switches, X, Y, k["ints"], k["arrays"], k["spans"], buffers,
-                            weights, mse_out, cap_out, found, det, cl, work))
+                            weights, mse_out, cap_out, found, det, cl, work,
+                            rec or NO_RECORD, weights))
     if n % 2:                 # the rate swap and the advance's swap, once per step
         st.r_full, st.r_full_prev = st.r_full_prev, st.r_full
         st.u_old, st.u = st.u, st.u_old
@@ -223,7 +227,7 @@ def _kernel_dims(switches, ints, arrays, spans, buffers, weights, work, X, Y, cl
 
 
 def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, arrays, spans, buffers, weights, mse_out, cap_out,
-                  found, det, cl, work):
+                  found, det, cl, work, rec, rec_w):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
     scratch vectors D, du, d. K: () or the key of a kernel specialised for these sizes
     (specialize.kernel_key; False if it does not hold them)."""
@@ -240,6 +244,7 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, arrays, spans, buff
         u, u_old, r, r_prev = u_[s], u_old_[s], r_[s], rp_[s]
         W, dW, lrW, B = WPP_[s], dWPP_[s], lr_WPP[s], B_[s]
         sP, oP, x, y = slopeP[s], offP[s], X[s], Y[s]
+        nxt = rec[0]                                    # the step of the next record
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, u, n0, o0, o1)
             _k_cl_begin(cl, s, t, x)
@@ -250,8 +255,12 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, arrays, spans, buff
                 _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, spanB, N_B[s], mask[s], fw)
             u, u_old = u_old, u                     # advance: u_old <- u, u <- u + Delta u
             _k_sum(u_old, du, u)
-            if want_mse:                            # record.mse after the step
-                mse_out[s, t] = _k_mse(mse_mode, r, u, y, t, n0, o0, actP, sP, oP)
+            if want_mse or t == nxt:                        # record.mse after the step
+                m = _k_mse(mse_mode, r, u, y, t, n0, o0, actP, sP, oP)
+                if want_mse:
+                    mse_out[s, t] = m
+                if t == nxt:                                # the monitor's record (RECORD_BUFFERS order)
+                    nxt = _k_record(rec, s, t, m, (u, u_old, r, r_prev), rec_w)
             _kb_watch(check_every, step_base + t - t0 + 1, s, u, (WPP_,), found, det)
             _kb_capture_dw(dw_every, cap_out, s, t, (dWPP_,))
             _k_cl_end(cl, s, t, r)

@@ -113,6 +113,10 @@ NO_CLOSED_LOOP = (0, 0, 1, 0, 1, 0.0, 0.0, np.zeros((1, 4)), np.zeros((1, 1, 4))
                   np.zeros((1, 1, 4)), np.zeros((1, 1)), np.zeros((1, 1)))
 
 
+#: the `rec` argument of a phase whose monitor records are not taken in the kernel (no record step)
+NO_RECORD = (-1, 1, np.zeros((0, 3), np.int64), np.zeros((1, 1, 1)))
+
+
 def scratch(*sizes):
     """Work vectors of these lengths for a kernel (which cannot allocate: NO_NRT)."""
     return tuple(np.empty(n) for n in sizes)
@@ -308,6 +312,7 @@ def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture
     """protocol.run_phase on the compiled kernel of ens's model (same arguments, same results
     within rounding): chunks of steps up to the next monitor record."""
     from ..protocol import CHECK_EVERY
+    from . import kernel_record
     model, C, st = ens.model, ens.c, ens.state
     jit_module(model)
     S, n = X.shape[0], X.shape[1]
@@ -326,9 +331,21 @@ def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture
     det = np.full((S, 3), -1, np.int64)           # detection step, code voltages, code weights
     step0 = watch.step if watch is not None else -1
     check_every = CHECK_EVERY if watch is not None else 0
+    plan = kernel_record.plan(ens, mon)
     t = 0
     with np.errstate(invalid="ignore", over="ignore"):
-        while t < n:
+        if plan is not None:            # one call; the kernel takes the records (kernel_record)
+            first = mon.every - mon.counter - 1                 # the step of the first record
+            steps = np.arange(first, n, mon.every)
+            rows = np.empty((S, len(steps), plan.width))
+            model.compiled_phase(C, st, 0, n, X, Yc, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
+                                 cap_out, step0, check_every, found, det,
+                                 rec=(first if len(steps) else -1, mon.every, plan.src, rows))
+            _swap_buffers(model, st, n)
+            plan.apply(ens, mon, rows, steps, X, Y if has_y else None)
+            mon.counter = (mon.counter + n) % mon.every
+            t = n
+        while t < n:                    # chunks up to each record, taken in Python (Monitor.tick)
             m = min(n - t, mon.every - mon.counter)
             model.compiled_phase(C, st, t, m, X, Yc, has_y, nudge, phase, want_mse, mse_mode, mse_out,
                                  cap_mode, cap_out, step0 + t if watch is not None else -1, check_every,

@@ -16,7 +16,7 @@ from . import common, sacramento2018 as sac
 from .block_loops import _kb_capture_dw, _kb_watch
 from .loops import (_k_apical, _k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_euler,
                     _k_forward_post_units, _k_lookahead_rates, _k_mse, _k_pyramidal_drive, _k_rank1_span,
-                    _k_scaled_matvec_span, _k_sum, same_dims)
+                    _k_scaled_matvec_span, _k_record, _k_sum, same_dims)
 from .kernels import add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -95,6 +95,10 @@ def compiled_unsupported(C):
 
 
 SIZE_SPECIALISED = True     # the training kernel takes a size key (models/specialize.py)
+#: what the kernel hands a monitor record (loops._k_record; kernel_record): its buffers, its arrays
+RECORD_BUFFERS = ("u", "u_old", "ub", "ub_prev", "r_full", "r_full_prev", "r_full_prev2", "vbas", "vbas_prev",
+                  "vapi", "vapi_prev")
+RECORD_WEIGHTS = ("WPP", "dWPP", "BPI", "dBPI", "B")
 
 
 def _compiled_static(C):
@@ -116,11 +120,11 @@ def _compiled_static(C):
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
-                   cap_out, step_base, check_every, found, det, dw_every=0, cl=None):
+                   cap_out, step_base, check_every, found, det, dw_every=0, cl=None, rec=None):
     """Steps t0 .. t0+n-1 of a phase for every seed in one compiled call (numpy_model.models.
     compiled.run_phase drives it; dw_every > 0: dW_PP at every sample's end into cap_out); the
     buffer rotations of `step` are done afterwards."""
-    from .compiled import NO_CLOSED_LOOP, scratch, static
+    from .compiled import NO_CLOSED_LOOP, NO_RECORD, scratch, static
     from .specialize import check_ran, kernel_key
     k = static(C, _compiled_static)
     NP, NI, NPh = C.lay.NP, C.lay.NI, C.lay.NPh
@@ -133,7 +137,8 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     K = kernel_key(C, phase, _kernel_dims, switches, k["ints"], k["flags"], k["arrays"], k["spans"], buffers, weights,
                    work, X, Y, cl)
     check_ran(_kernel_phase(K, t0, n, step_base, switches, X, Y, k["ints"], k["floats"], k["flags"], k["arrays"],
-                            k["spans"], buffers, weights, mse_out, cap_out, found, det, cl, work))
+                            k["spans"], buffers, weights, mse_out, cap_out, found, det, cl, work,
+                            rec or NO_RECORD, weights))
     for _ in range(n % 3):    # the three rate buffers rotate once per step
         st.r_full, st.r_full_prev, st.r_full_prev2 = st.r_full_prev2, st.r_full, st.r_full_prev
     if n % 2:                 # the swaps of step 1 and the advance, once per step
@@ -199,7 +204,7 @@ def _kernel_dims(switches, ints, flags, arrays, spans, buffers, weights, work, X
 
 
 def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arrays, spans, buffers, weights, mse_out,
-                  cap_out, found, det, cl, work):
+                  cap_out, found, det, cl, work, rec, rec_w):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
     scratch vectors D, du, post, api, tmp, neg. K: () or the key of a kernel specialised for these
     sizes (specialize.kernel_key; False if it does not hold them)."""
@@ -219,6 +224,7 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
         vapi, vapi_prev = va_[s], vap_[s]
         W, dW, BPI, dBPI, B = WPP_[s], dWPP_[s], BPI_[s], dBPI_[s], B_[s]
         sP, oP, x, y = slopeP[s], offP[s], X[s], Y[s]
+        nxt = rec[0]                                    # the step of the next record
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
             _k_cl_begin(cl, s, t, x)
@@ -235,8 +241,13 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
                                    neg, B, N_B[s], mask[s], spans)
             u, u_old = u_old, u                             # advance: u_old <- u, u <- u + Delta u
             _k_sum(u_old, du, u)
-            if want_mse:                                    # record.mse after the step
-                mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
+            if want_mse or t == nxt:                        # record.mse after the step
+                m = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
+                if want_mse:
+                    mse_out[s, t] = m
+                if t == nxt:                                # the monitor's record (RECORD_BUFFERS order)
+                    nxt = _k_record(rec, s, t, m, (u, u_old, ub, ub_prev, r, r_prev, r_prev2, vbas, vbas_prev, vapi,
+                                                   vapi_prev), rec_w)
             _kb_watch(check_every, step_base + t - t0 + 1, s, u, (WPP_,), found, det)
             _kb_capture_dw(dw_every, cap_out, s, t, (dWPP_,))
             _k_cl_end(cl, s, t, r)

@@ -25,7 +25,7 @@ from . import common
 from .block_loops import (_kb_capture_dw, _kb_dot, _kb_forward_pass, _kb_lateral, _kb_low_pass, _kb_matvec,
                           _kb_refresh_rest, _kb_vecmat, _kb_watch)
 from .loops import (_k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_euler, _k_forward_post, _k_lookahead, _k_mse,
-                    _k_phi, same_dims)
+                    _k_phi, _k_record, same_dims)
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
                       scale_diff, vecmat_T)
 
@@ -295,13 +295,16 @@ SIZE_SPECIALISED = True     # the training kernel takes a size key (models/speci
 _BUFFERS = ("u", "u_old", "ub", "r_full", "r_full_prev", "vbas", "vbas_prev", "rIb", "rIb_prev", "vden",
             "vden_prev", "vapi", "vapi_prev", "dP")
 _WEIGHTS = ("WPP", "dWPP", "WIP", "dWIP", "BPI", "dBPI", "B", "LWPP")
+#: what the kernel hands a monitor record (loops._k_record; kernel_record): its buffers, every stored array
+RECORD_BUFFERS, RECORD_WEIGHTS, RECORD_ALL_BLOCKS = _BUFFERS, _WEIGHTS, True
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
-                   cap_out, step_base, check_every, found, det, dw_every=0, cl=None):
+                   cap_out, step_base, check_every, found, det, dw_every=0, cl=None, rec=None):
     """Steps t0 .. t0+n-1 of every seed in one compiled call (compiled.run_phase, which swaps the SWAPS
-    buffers after an odd n; dw_every: compiled.sample_updates; cl: compiled.closed_loop)."""
-    from .compiled import NO_CLOSED_LOOP, contiguous_blocks, scratch, static
+    buffers after an odd n; dw_every: compiled.sample_updates; cl: compiled.closed_loop; rec: the
+    monitor records the kernel takes, kernel_record)."""
+    from .compiled import NO_CLOSED_LOOP, NO_RECORD, contiguous_blocks, scratch, static
     from .specialize import check_ran, kernel_key
     k, lay = static(C, _compiled_static), C.lay
     if st.dP.shape != (C.S, lay.NP) or not st.dP.flags.c_contiguous:
@@ -314,7 +317,7 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
                    k["refresh"], buffers, weights, work, X, Y, cl)
     check_ran(_kernel_phase(K, steps, switches, X, Y, k["ints"], k["floats"], k["flags"], k["arrays"], k["rates"],
                             k["ident"], k["offs"], k["refresh"], buffers, weights, mse_out, cap_out, found, det, cl,
-                            work))
+                            work, rec or NO_RECORD, sum(weights, ())))
 
 
 def _kernel_dims(steps, switches, ints, flags, rates, offs, refresh, buffers, weights, work, X, Y, cl):
@@ -375,8 +378,9 @@ def _kernel_somatic_drive(g, io0, vbas, vapi, vden, DE, u, tau, u_new):
 
 
 def _kernel_phase(K, steps, switches, X, Y, ints, floats, flags, arrays, rates, ident, offs, refresh, buffers,
-                  weights, mse_out, cap_out, found, det, cl, work):
-    """Every seed through steps t0 .. t0+n-1 of `step` (seeds the outer loop); work: post, e, DE.
+                  weights, mse_out, cap_out, found, det, cl, work, rec, rec_w):
+    """Every seed through steps t0 .. t0+n-1 of `step` (seeds the outer loop); work: post, e, DE; rec, rec_w:
+    the monitor records (loops._k_record; rec_w: the weights as one tuple).
     K: () or the key of a kernel specialised for these sizes (specialize.kernel_key; False if it
     does not hold them)."""
     if not same_dims(K, _kernel_dims(steps, switches, ints, flags, rates, offs, refresh, buffers, weights, work, X, Y,
@@ -401,6 +405,7 @@ def _kernel_phase(K, steps, switches, X, Y, ints, floats, flags, arrays, rates, 
         sP, oP, sE, oE, x, y = slopeP[s], offP[s], slopeE[s], offE[s], X[s], Y[s]
         act = (actP, sP, oP, tanh1_[s], dcodeP, lookP_[s], actE, sE, oE, lookE_[s], plainP, plainE)
         WIPo = WIP[b_out][s]
+        nxt = rec[0]                                                   # the step of the next record
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
             _k_cl_begin(cl, s, t, x)
@@ -425,8 +430,13 @@ def _kernel_phase(K, steps, switches, X, Y, ints, floats, flags, arrays, rates, 
             u, u_old = u_old, u                                            # advance (done above)
             _kb_lateral(plastic and has_IP, lat and has_IP, WIP, I_WIP, s, dense_IP, lrIP, lrIP_b, dWIP)
             _kb_lateral(plastic and has_PI, lat and has_PI, BPI, I_BPI, s, dense_PI, lrPI, lrPI_b, dBPI)
-            if want_mse:
-                mse_out[s, t] = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
+            if want_mse or t == nxt:                                   # record.mse after the step
+                m = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
+                if want_mse:
+                    mse_out[s, t] = m
+                if t == nxt:                                           # the monitor's record (_BUFFERS order)
+                    nxt = _k_record(rec, s, t, m, (u, u_old, ub, r, r_prev, vbas, vbas_prev, rE, rE_prev, vden,
+                                                   vden_prev, vapi, vapi_prev, dP), rec_w)
             _kb_watch(check_every, step_base + t - t0 + 1, s, u, WPP, found, det)
             _kb_capture_dw(dw_every, cap_out, s, t, dWPP)
             _k_cl_end(cl, s, t, r)

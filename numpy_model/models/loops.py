@@ -101,6 +101,30 @@ def _k_capture(mode, out, s, t, r, ub, n0, o0, o1):
             out[s, t, j] = ub[o0 + j]
 
 
+def _k_record(rec, s, t, mse, bufs, weights):
+    """A monitor record after step t, in the kernel (numpy_model.models.kernel_record): this seed's
+    MSE and the recorded sources (bufs: the current buffers, weights: every stored array, as the
+    model's RECORD_BUFFERS / RECORD_WEIGHTS name them) into row s, record k of the preallocated
+    rec = (first step, every, sources (kind 0 buffer | 1 weights, index, offset), out (S, R, L)).
+    Returns the step of the next record."""
+    first, every, src, out = rec
+    row = out[s, (t - first) // every]
+    row[0] = mse
+    for j in range(src.shape[0]):
+        idx, off = src[j, 1], src[j, 2]
+        if src[j, 0] == 0:
+            b = bufs[idx]
+            for i in range(b.shape[0]):
+                row[off + i] = b[i]
+        else:
+            w = weights[idx][s]
+            cols = w.shape[1]
+            for i in range(w.shape[0]):
+                for c in range(cols):
+                    row[off + i * cols + c] = w[i, c]
+    return t + every
+
+
 def _k_mse(mode, r, ub, y, t, n0, o0, act, slope, offset):
     """record.mse of one seed after step t (targets y[t]): of the rates (mode 0), of the rates against phi(y)
     (mode 1), of u_breve (mode 2); sqrt(sum d^2)**2 as np.linalg.norm(d)**2."""
