@@ -170,3 +170,46 @@ def test_grow_extend_appends_in_bulk():
     np.testing.assert_array_equal(g.view()[:, 1:], vals)
     g.extend(np.zeros((2, 0, 3)))
     assert g.n == 6
+
+
+@needs_numba
+def test_closed_loop_records_in_the_kernel_equal_the_python_monitor(monkeypatch):
+    """The closed-loop cart-pole tests take their records in the kernel too (chunks of
+    compiled.CLOSED_LOOP_CHUNK steps, not one per record): the same numbers as the Python records,
+    inputs (the cart-pole states the network saw) included."""
+    from numpy_model.params import validate
+    from numpy_model.run import simulate
+    from test_cartpole_run import FIG2A
+    over = dict(dt=0.05, rec_per_steps=37, rec_input=True, rec_uP=True, rec_vbas=True,
+                activation=["tanh", "linear"], eta_IP=[0.01, 0], eta_PI=[0, 0.02])
+    applied, inside = [], []
+    real, real_loop = kernel_record.Plan.apply, compiled.closed_loop
+
+    def loop(*a, **k):
+        inside.append(True)
+        try:
+            return real_loop(*a, **k)
+        finally:
+            inside.pop()
+    monkeypatch.setattr(compiled, "closed_loop", loop)
+    monkeypatch.setattr(kernel_record.Plan, "apply", lambda self, *a: (applied.append(bool(inside)),
+                                                                        real(self, *a)))
+    runs = []
+    for python in (False, True):
+        if python:
+            _python_records(monkeypatch)
+        P = validate(dict(FIG2A, **over), "fw_only", warn=lambda m: None)
+        P["backend"] = "numba"
+        runs.append(simulate(P, "fw_only", log=lambda m: None))
+    assert sum(applied) > 2, "closed-loop phases (no target) recorded by the kernel"
+    for i, (a, b) in enumerate(zip(*runs)):
+        A, B = _arrays(a), _arrays(b)
+        assert "input_time_series" in A and A.keys() == B.keys()
+        for k in A:
+            x, y = _flat(A[k]), _flat(B[k])
+            if k == "MSE_time_series":
+                np.testing.assert_allclose(y, x, rtol=1e-13, atol=1e-300, err_msg=f"model {i} {k}")
+            else:
+                assert x.shape == y.shape and np.array_equal(x, y, equal_nan=True), f"model {i} {k}"
+        for k in ("state_log", "action_log", "penalty_log"):
+            np.testing.assert_array_equal(getattr(a, k), getattr(b, k), err_msg=k)

@@ -310,7 +310,8 @@ CLOSED_LOOP_CHUNK = 1 << 14
 
 def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture_rate=True, watch=None):
     """protocol.run_phase on the compiled kernel of ens's model (same arguments, same results
-    within rounding): chunks of steps up to the next monitor record."""
+    within rounding): one call, in which the kernel takes the monitor's records (kernel_record), or,
+    for a monitor that needs Python (a computed variable), chunks of steps up to each record."""
     from ..protocol import CHECK_EVERY
     from . import kernel_record
     model, C, st = ens.model, ens.c, ens.state
@@ -369,32 +370,44 @@ def closed_loop(ens, mon, rngs, rescale, dt, sub, cart, logs):
     """The loop of closed_loop.cartpole_test on the compiled kernel (same arguments; cart: the
     start states (S, 4), advanced in place; logs: the arrays it fills, same values within
     rounding): the kernel runs each seed's network and cart-pole (loops._k_cl_begin, _k_cl_end) in
-    chunks up to the next monitor record. The resets a chunk may need are drawn ahead from each
+    chunks of at most CLOSED_LOOP_CHUNK steps. The resets a chunk may need are drawn ahead from each
     seed's generator, which is then rewound and advanced by the draws used, so that it ends where
-    the step-by-step loop leaves it."""
+    the step-by-step loop leaves it. The kernel takes the monitor's records (kernel_record; else
+    the chunks also end at each record)."""
     from ..closed_loop import STEPS_PER_ACTION as spa, reset_state
     from ..state import CLOSED_LOOP
+    from . import kernel_record
     model, C, st = ens.model, ens.c, ens.state
     jit_module(model)
+    plan = kernel_record.plan(ens, mon)
     S, n0, n_out = C.S, C.lay.n0, C.lay.n_out
     found, det = np.zeros(S, np.bool_), np.full((S, 3), -1, np.int64)
     total, k = (logs[0].shape[1] - 1) * spa, 0
     with np.errstate(invalid="ignore", over="ignore"):
         while k < total:
-            m = min(total - k, mon.every - mon.counter, CLOSED_LOOP_CHUNK)
+            m = min(total - k, CLOSED_LOOP_CHUNK if plan is not None else mon.every - mon.counter, CLOSED_LOOP_CHUNK)
             n_draw = 2 * (m // spa) + 3                  # resets in m steps: at most 2 per action
             saved = [r.get_state() for r in rngs]
             pool = np.stack([reset_state(r, n_draw) for r in rngs])
             used, X = np.zeros(S, np.int64), np.empty((S, m, n0))
             cl = (1, k, sub, n0 + C.lay.out.start, spa, float(rescale), float(dt), cart, pool, used, *logs)
+            rec = None
+            if plan is not None:                         # the kernel takes the records (kernel_record)
+                steps = np.arange(mon.every - mon.counter - 1, m, mon.every)
+                rows = np.empty((S, len(steps), plan.width))
+                rec = (int(steps[0]) if len(steps) else -1, mon.every, plan.src, rows)
             model.compiled_phase(C, st, 0, m, X, np.zeros((S, m, n_out)), False, False, CLOSED_LOOP, False, 0,
-                                 np.empty((S, 0)), 0, np.empty((S, 0, n_out)), -1, 0, found, det, cl=cl)
+                                 np.empty((S, 0)), 0, np.empty((S, 0, n_out)), -1, 0, found, det, cl=cl, rec=rec)
             _swap_buffers(model, st, m)
             for r, state, n in zip(rngs, saved, used):
                 r.set_state(state)
                 r.rand(int(n), 4)
-            mon.counter += m - 1
-            mon.tick(ens, X[:, m - 1], None)
+            if plan is not None:
+                plan.apply(ens, mon, rows, steps, X, None)
+                mon.counter = (mon.counter + m) % mon.every
+            else:
+                mon.counter += m - 1
+                mon.tick(ens, X[:, m - 1], None)
             k += m
 
 
