@@ -463,3 +463,37 @@ def test_act_arrays_derivative_names_and_lookahead_mask():
     assert look.tolist() == [[True, False, True, True]] * 2
     assert compiled.act_codes(pop, 2) is None
     assert compiled.act_codes(Population(["dms_tanh"], [1]), 1) is None      # phi' of dms_tanh: none
+
+
+def test_compiled_tanh_is_within_1_4_ulp_and_keeps_the_special_values():
+    """loops._k_tanh (Cephes' tanh, used by the compiled tanh and dms_tanh): within 1.4 ulp of the
+    exact value (x87 long double as the reference where it has more bits than double) over each
+    branch and their border, odd, -0.0 kept, +-1 at +-inf, NaN for NaN."""
+    from numpy_model.models import errormc, loops
+    compiled.jit_module(errormc)
+    if np.finfo(np.longdouble).nmant <= 52:
+        pytest.skip("no extended precision to measure ulp against")
+    import numba
+
+    @numba.njit
+    def many(x, out):
+        for i in range(x.shape[0]):
+            out[i] = loops._k_tanh(x[i])
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-a, a, 200_000) for a in (1e-8, 1e-3, 0.3, 0.625, 0.7, 3.0, 25.0)]
+                       + [np.nextafter(0.625, 0) + np.arange(-50, 50) * 1e-16])
+    got = np.empty_like(x)
+    many(x, got)
+    exact = np.tanh(x.astype(np.longdouble))
+    ulp = np.abs((got.astype(np.longdouble) - exact) / np.spacing(np.abs(exact).astype(float)))
+    assert ulp.max() <= 1.4, ulp.max()
+    neg = np.empty_like(x)
+    many(-x, neg)
+    np.testing.assert_array_equal(neg, -got)                      # odd, bit for bit
+    special = np.array([-0.0, 0.0, np.inf, -np.inf, np.nan, 1e-310, 22.5, -700.0])
+    out = np.empty_like(special)
+    many(special, out)
+    assert np.signbit(out[0]) and not np.signbit(out[1])
+    np.testing.assert_array_equal(out[2:], [1.0, -1.0, np.nan, 1e-310, 1.0, -1.0])
+    # as close to NumPy's tanh as libm's is: NumPy (the reference backend) within 2 ulp everywhere
+    np.testing.assert_allclose(got, np.tanh(x), rtol=3 * np.finfo(float).eps, atol=0)

@@ -12,6 +12,22 @@ import numpy as np
 from ..closed_loop import _k_cartpole
 
 
+def _k_tanh(x):
+    """tanh(x) as the Cephes Math Library computes it (S. L. Moshier, tanh.c): for |x| < 0.625
+    x + x^3 P(x^2) / Q(x^2), else 1 - 2 / (exp(2|x|) + 1) with the sign of x (1 beyond 22).
+    Within 1.4 ulp of the exact value, as close to NumPy's np.tanh as libm's tanh is (closer on
+    most inputs), and 3-5x faster than libm's tanh: the rational branch needs no call and
+    vectorises (tests/test_numba.py measures the ulp)."""
+    z = abs(x)
+    if z >= 0.625:
+        r = 1.0 if z > 22.0 else 1.0 - 2.0 / (math.exp(2.0 * z) + 1.0)
+        return r if x >= 0.0 else -r
+    s = x * x
+    p = (-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s - 1.61468768441708447952e3
+    q = ((s + 1.12811678491632931402e2) * s + 2.23548839060100448583e3) * s + 4.84406305325125486048e3
+    return x + x * (s * (p / q)) if s != 0.0 else x          # tanh(x) = x below 1e-162, -0.0 kept
+
+
 def _k_phi(code, x, s, o):
     """phi(x; s, o) of one unit (numpy_model.circuit.activations.phi): x - o first, then the slope."""
     x = x - o
@@ -26,9 +42,9 @@ def _k_phi(code, x, s, o):
     if code == 3:                                   # logistic
         return 1.0 / (1.0 + math.exp(-x * s))
     if code == 4:                                   # tanh
-        return math.tanh(x * s)
+        return _k_tanh(x * s)
     if code == 6:                                   # dms_tanh: tanh((x - 0.5) 20), no slope
-        return math.tanh((x - 0.5) * 20.0)
+        return _k_tanh((x - 0.5) * 20.0)
     v = x / 6.0 + 0.5                               # hard_sigmoid: maximum(0, minimum(1, v))
     m = 1.0 if v >= 1.0 else v
     h = 0.0 if 0.0 >= m else m
@@ -47,7 +63,7 @@ def _k_dphi(code, x):
         sig = 1.0 / (1.0 + math.exp(-x))
         return sig * (1.0 - sig)
     if code == 4:
-        t = math.tanh(x)
+        t = _k_tanh(x)
         return 1.0 - t * t
     z = x / 6.0 + 0.5
     return (1.0 if z > 0.0 else 0.0) * (1.0 if 1.0 - z > 0.0 else 0.0)
