@@ -152,9 +152,9 @@ def jit_module(module):
                         and not isinstance(fn, numba.core.registry.CPUDispatcher):
                     if name.startswith("_kbf_"):    # vectorised sums (block_loops): reassociation only
                         jitted = numba.njit(cache=True, fastmath={"reassoc"}, error_model="numpy", **NO_NRT)(fn)
-                    else:
-                        jitted = numba.njit(cache=True, inline="never" if name == "_kernel_phase" else "always",
-                                            error_model="numpy", **NO_NRT)(fn)
+                    else:               # _k_tanh a call: as fast, and its copies compiled 30 % longer
+                        inline = "never" if name in ("_kernel_phase", "_k_tanh") else "always"
+                        jitted = numba.njit(cache=True, inline=inline, error_model="numpy", **NO_NRT)(fn)
                     setattr(mod, name, jitted)
             _COMPILED.add(mod.__name__)
     finally:
