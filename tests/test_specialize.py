@@ -45,12 +45,13 @@ def _flat(v):
     return np.asarray(v, float).ravel()
 
 
-# two configurations in the default suite (each new net compiles a kernel of its own, ~15-30 s on
-# a cold cache): the Fig 3 net (tanh everywhere: the activation a constant switch) and one of
-# per-unit activations with slopes (-1 switches); the rest, other layouts and options, in the slow step
-SPECIALISED_DEFAULT = ("emc_skip_realistic_fill_scaled_8421", "emc_layered_BP_L5_latrates_dWPPact_slopes",
-                       "sac_BP_L4_SPS_lat_dWPPact_2seeds", "dPC_BP_L4_etaPI_sac_teacher", "ann_BP_L5_slopes_noise")
+# three configurations in the default suite (each new net compiles a kernel of its own, 30-75 s on
+# a cold cache): the Fig 3 net (tanh everywhere: the activation a constant switch), dPC with a sac
+# teacher and ann with per-unit slopes (-1 switches); the rest, other models, layouts and options,
+# in the slow step
+SPECIALISED_DEFAULT = ("emc_skip_realistic_fill_scaled_8421", "dPC_BP_L4_etaPI_sac_teacher", "ann_BP_L5_slopes_noise")
 SPECIALISED = sorted(SPECIALISED_DEFAULT + (
+    "emc_layered_BP_L5_latrates_dWPPact_slopes", "sac_BP_L4_SPS_lat_dWPPact_2seeds",
     "emc_layered_FA_L4_varphi_off", "emc_skip_realistic_fill_scaled_L6_lat_dWPPact",
     "emc_layered_dWPP_low_pass_epochs1", "emc_layered_BP_L3_slope_offset_noise", "sac_FA_L3_noSPS_lat",
     "sac_BP_L5_noSPS_mixed_acts_noise", "dPC_BP_L3_noSPS_dWPPact", "ann_FA_L3_mixed"))
