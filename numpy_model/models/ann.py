@@ -15,8 +15,8 @@ import numpy as np
 from ..state import Constants
 from . import common, sacramento2018 as sac
 from .block_loops import _kb_capture_dw, _kb_watch
-from .loops import (_k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_mse, _k_phi,
-                    _k_rank1_span, _k_scaled_matvec_span, _k_record, _k_sum, same_dims)
+from .loops import (_k_after_step, _k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_phi,
+                    _k_rank1_span, _k_scaled_matvec_span, _k_sum, same_dims)
 from .kernels import mv
 
 RATE_TARGET_DEFAULT = True
@@ -255,12 +255,9 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, arrays, spans, buff
                 _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, spanB, N_B[s], mask[s], fw)
             u, u_old = u_old, u                     # advance: u_old <- u, u <- u + Delta u
             _k_sum(u_old, du, u)
-            if want_mse or t == nxt:                        # record.mse after the step
-                m = _k_mse(mse_mode, r, u, y, t, n0, o0, actP, sP, oP)
-                if want_mse:
-                    mse_out[s, t] = m
-                if t == nxt:                                # the monitor's record (RECORD_BUFFERS order)
-                    nxt = _k_record(rec, s, t, m, (u, u_old, r, r_prev), rec_w)
+            # record.mse after the step; the monitor's record (the buffers in RECORD_BUFFERS order)
+            nxt = _k_after_step((want_mse, mse_mode, mse_out), rec, nxt, s, t, r, u, y, n0, o0, actP, sP, oP,
+                                (u, u_old, r, r_prev), rec_w)
             _kb_watch(check_every, step_base + t - t0 + 1, s, u, (WPP_,), found, det)
             _kb_capture_dw(dw_every, cap_out, s, t, (dWPP_,))
             _k_cl_end(cl, s, t, r)

@@ -24,8 +24,8 @@ from ..state import Constants
 from . import common
 from .block_loops import (_kb_capture_dw, _kb_dot, _kb_forward_pass, _kb_lateral, _kb_low_pass, _kb_matvec,
                           _kb_refresh_rest, _kb_vecmat, _kb_watch)
-from .loops import (_k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_euler, _k_forward_post, _k_lookahead, _k_mse,
-                    _k_phi, _k_record, same_dims)
+from .loops import (_k_after_step, _k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_euler, _k_forward_post,
+                    _k_lookahead, _k_phi, same_dims)
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
                       scale_diff, vecmat_T)
 
@@ -430,13 +430,10 @@ def _kernel_phase(K, steps, switches, X, Y, ints, floats, flags, arrays, rates, 
             u, u_old = u_old, u                                            # advance (done above)
             _kb_lateral(plastic and has_IP, lat and has_IP, WIP, I_WIP, s, dense_IP, lrIP, lrIP_b, dWIP)
             _kb_lateral(plastic and has_PI, lat and has_PI, BPI, I_BPI, s, dense_PI, lrPI, lrPI_b, dBPI)
-            if want_mse or t == nxt:                                   # record.mse after the step
-                m = _k_mse(mse_mode, r, ub, y, t, n0, o0, actP, sP, oP)
-                if want_mse:
-                    mse_out[s, t] = m
-                if t == nxt:                                           # the monitor's record (_BUFFERS order)
-                    nxt = _k_record(rec, s, t, m, (u, u_old, ub, r, r_prev, vbas, vbas_prev, rE, rE_prev, vden,
-                                                   vden_prev, vapi, vapi_prev, dP), rec_w)
+            # record.mse after the step; the monitor's record (the buffers in RECORD_BUFFERS order)
+            nxt = _k_after_step((want_mse, mse_mode, mse_out), rec, nxt, s, t, r, ub, y, n0, o0, actP, sP, oP,
+                                (u, u_old, ub, r, r_prev, vbas, vbas_prev, rE, rE_prev, vden, vden_prev, vapi,
+                                 vapi_prev, dP), rec_w)
             _kb_watch(check_every, step_base + t - t0 + 1, s, u, WPP, found, det)
             _kb_capture_dw(dw_every, cap_out, s, t, dWPP)
             _k_cl_end(cl, s, t, r)

@@ -141,6 +141,19 @@ def _k_record(rec, s, t, mse, bufs, weights):
     return t + every
 
 
+def _k_after_step(mse, rec, nxt, s, t, r, ub, y, n0, o0, act, slope, offset, bufs, weights):
+    """After step t of seed s: record.mse (mse = (wanted, mode, out): into out[s, t] when wanted;
+    _k_mse) and, when t is `nxt`, the monitor's record (_k_record). Returns the next record's step."""
+    want, mode, out = mse
+    if want or t == nxt:
+        m = _k_mse(mode, r, ub, y, t, n0, o0, act, slope, offset)
+        if want:
+            out[s, t] = m
+        if t == nxt:
+            return _k_record(rec, s, t, m, bufs, weights)
+    return nxt
+
+
 def _k_mse(mode, r, ub, y, t, n0, o0, act, slope, offset):
     """record.mse of one seed after step t (targets y[t]): of the rates (mode 0), of the rates against phi(y)
     (mode 1), of u_breve (mode 2); sqrt(sum d^2)**2 as np.linalg.norm(d)**2."""
