@@ -117,7 +117,7 @@ def test_plan_selects_every_recorded_value(name):
     plan, ens, mon = _plan_of(name)
     assert plan is not None
     st, S = ens.state, ens.S
-    row = np.full((S, 1, plan.width), np.nan)
+    row = np.full((S, 1, plan.row), np.nan)
     model = ens.model
     flat_w = []
     for w in model.RECORD_WEIGHTS:

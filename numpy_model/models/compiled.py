@@ -338,7 +338,7 @@ def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture
         if plan is not None:            # one call; the kernel takes the records (kernel_record)
             first = mon.every - mon.counter - 1                 # the step of the first record
             steps = np.arange(first, n, mon.every)
-            rows = np.empty((S, len(steps), plan.width))
+            rows = np.empty((S, len(steps), plan.row))
             model.compiled_phase(C, st, 0, n, X, Yc, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
                                  cap_out, step0, check_every, found, det,
                                  rec=(first if len(steps) else -1, mon.every, plan.src, rows))
@@ -394,7 +394,7 @@ def closed_loop(ens, mon, rngs, rescale, dt, sub, cart, logs):
             rec = None
             if plan is not None:                         # the kernel takes the records (kernel_record)
                 steps = np.arange(mon.every - mon.counter - 1, m, mon.every)
-                rows = np.empty((S, len(steps), plan.width))
+                rows = np.empty((S, len(steps), plan.row))
                 rec = (int(steps[0]) if len(steps) else -1, mon.every, plan.src, rows)
             model.compiled_phase(C, st, 0, m, X, np.zeros((S, m, n_out)), False, False, CLOSED_LOOP, False, 0,
                                  np.empty((S, 0)), 0, np.empty((S, 0, n_out)), -1, 0, found, det, cl=cl, rec=rec)

@@ -46,33 +46,35 @@ def _outputs(ens, mon, st):
 
 
 class Plan:
-    """src: the kernel's sources table (kind 0 buffer / 1 weights, index, column); width: a record
-    row's length; consts: (name, block or None, column) of the sources the kernel leaves unchanged;
-    gathers: [(key, columns, None or (mask, values) of the elements that are no state (ann's
-    W_IP: a constant))] (column `width + n_const`: a zero)."""
+    """src: the kernel's sources table (kind 0 buffer / 1 weights, index, column); width: the
+    columns the kernel writes; row: a record row's length (then the `n_const` columns of the
+    sources the kernel leaves unchanged, consts: (name, block or None, column), and a zero);
+    gathers: [(key, shape, slice of `index`, None or (mask, values) of the elements that are no
+    state: ann's W_IP, a constant)]; index: every recorded value's column, in one gather."""
 
     def __init__(self, src, width, consts, n_const, gathers):
-        self.src, self.width, self.consts, self.n_const, self.gathers = src, width, consts, n_const, gathers
+        self.src, self.width, self.consts, self.n_const = src, width, consts, n_const
+        self.row = width + n_const + 1
+        self.index = np.concatenate([idx.ravel() for _, idx, _ in gathers] or [np.zeros(0, np.int64)])
+        ends = np.cumsum([0] + [idx.size for _, idx, _ in gathers])
+        self.gathers = [(key, idx.shape, slice(a, b), const)
+                        for (key, idx, const), a, b in zip(gathers, ends[:-1], ends[1:])]
 
     def apply(self, ens, mon, rows, steps, X, Y):
-        """Append the R records the kernel took (rows (S, R, width), at the phase's `steps`) to
+        """Append the R records the kernel took (rows (S, R, row), at the phase's `steps`) to
         `mon`, exactly as R calls of Monitor.tick would (counter aside)."""
         S, R = rows.shape[0], rows.shape[1]
         if R == 0:
             return
-        cols = [rows]
-        if self.n_const:
-            const = np.empty((S, self.n_const))
-            for name, block, c in self.consts:
-                v = getattr(ens.state, name)
-                v = v if block is None else v[block]
-                const[:, c:c + v[0].size] = v.reshape(S, -1)
-            cols.append(np.broadcast_to(const[:, None], (S, R, self.n_const)))
-        cols.append(np.zeros((S, R, 1)))                  # column -1: a zero
-        full = np.concatenate(cols, axis=2)
+        for name, block, c in self.consts:
+            v = getattr(ens.state, name)
+            v = v if block is None else v[block]
+            rows[:, :, self.width + c:self.width + c + v[0].size] = v.reshape(S, 1, -1)
+        rows[:, :, -1] = 0.0                                # the zero column
+        picked = rows[:, :, self.index]
         values = {}
-        for key, idx, const in self.gathers:
-            v = full[:, :, idx]
+        for key, shape, part, const in self.gathers:
+            v = picked[:, :, part].reshape((S, R) + shape)
             values[key] = v if const is None else np.where(const[0][:, None], const[1][:, None], v)
         for name in mon.names:
             for k, grow in enumerate(mon.store[name]):
