@@ -213,3 +213,20 @@ def test_closed_loop_records_in_the_kernel_equal_the_python_monitor(monkeypatch)
                 assert x.shape == y.shape and np.array_equal(x, y, equal_nan=True), f"model {i} {k}"
         for k in ("state_log", "action_log", "penalty_log"):
             np.testing.assert_array_equal(getattr(a, k), getattr(b, k), err_msg=k)
+
+
+@pytest.mark.parametrize("how", ["difference", "sign", "clip", "scale"])
+def test_plan_refuses_any_function_of_the_state(how, monkeypatch):
+    """A recorded value that is any function of the state but a selection (a future variable of a
+    layers_of) is found: no plan, so the Python monitor records it."""
+    from numpy_model.models import errormc
+    real = errormc.layers_of
+    fn = {"difference": lambda a: a - a[:, :1], "sign": np.sign, "clip": lambda a: np.minimum(a, 1.0),
+          "scale": lambda a: 2.0 * a}[how]
+
+    def layers_of(C, st, name):
+        layers = real(C, st, name)
+        return [fn(x) for x in layers] if name == "uP_breve" else layers
+    monkeypatch.setattr(errormc, "layers_of", layers_of)
+    plan, _, mon = _plan_of("emc_skip_realistic_fill_scaled_8421")
+    assert "uP_breve" in mon.names and plan is None

@@ -6,8 +6,8 @@ its *sources*, into one row of a preallocated (S, records, width) array: the mod
 with the step's MSE in column 0. What the monitor keeps of them (record.Monitor: every variable
 per layer, the output error) is a selection of those numbers: `layers_of` slices, transposes and
 zero-fills. `plan` finds that selection once, by evaluating the monitor's variables on a state
-whose arrays hold the number of each element, and checks with a second numbering that no value is
-computed from others. A monitor that records a computed variable (sacramento2018's lat_mismatch)
+whose arrays hold the number of each element, and checks with two more numberings that no value
+is computed from others. A monitor that records a computed variable (sacramento2018's lat_mismatch)
 keeps the Python record (compiled.run_phase then runs in chunks up to each record, as before).
 State the kernel does not change (e.g. ann's v_bas) is read once, after the phase.
 """
@@ -154,14 +154,16 @@ def _build(ens, mon):
         return _Probe(st, vals)
 
     real = _outputs(ens, mon, st)
-    A, B = _outputs(ens, mon, state_of(1.0, 0.0)), _outputs(ens, mon, state_of(3.0, 0.25))
+    A, B, C = (_outputs(ens, mon, state_of(*n)) for n in ((1.0, 0.0), (3.0, 0.25), (-2.0, -0.5)))
     gathers = []
-    for (key, value), (_, a), (_, b) in zip(real, A, B):
-        a, b, value = np.asarray(a, float), np.asarray(b, float), np.asarray(value, float)
-        if a.shape[:1] != (S,) or a.shape != value.shape:
+    for (key, value), (_, a), (_, b), (_, c) in zip(real, A, B, C):
+        a, b, c, value = (np.asarray(v, float) for v in (a, b, c, value))
+        if a.shape[:1] != (S,) or not a.shape == b.shape == c.shape == value.shape:
             return None
-        fixed = a == b                  # the same under both numberings: no state in it (zeros, constants)
-        picked = (a == np.round(a)) & (a >= 1) & (a <= total) & (b == 3 * a + 0.25)
+        # no state in it (zeros, constants): the same under every numbering and on the state itself
+        # (a third, negative numbering catches sign- or clip-like functions of the state)
+        fixed = (a == b) & (a == c) & (a == value)
+        picked = (a == np.round(a)) & (a >= 1) & (a <= total) & (b == 3 * a + 0.25) & (c == -2 * a - 0.5)
         same = (picked == picked[:1]).all() and (np.where(picked, a, 0) == np.where(picked, a[:1], 0)).all()
         if not (fixed | picked).all() or not same:
             return None                 # computed from the numbers, or not the same selection for every seed
