@@ -230,3 +230,14 @@ def test_plan_refuses_any_function_of_the_state(how, monkeypatch):
     monkeypatch.setattr(errormc, "layers_of", layers_of)
     plan, _, mon = _plan_of("emc_skip_realistic_fill_scaled_8421")
     assert "uP_breve" in mon.names and plan is None
+
+
+@pytest.mark.parametrize("name", ["emc_layered_L2", "emc_layered_BP_L4_errlayers_differ"])
+def test_plan_of_per_block_storage_and_matrices_without_blocks(name, monkeypatch):
+    """Per-block storage (the Fig 4/5 layout): every stored block is a source; a matrix with no
+    stored block (B_II of a 2-layer net) reads nothing. The plan selects what Monitor.tick records."""
+    from numpy_model.models.kernels import STORAGE_ENV
+    monkeypatch.setenv(STORAGE_ENV, "blocks")
+    plan, ens, _ = _plan_of(name)
+    assert plan is not None and any(len(getattr(ens.state, w)) != 1 for w in ("WPP", "B"))
+    test_plan_selects_every_recorded_value(name)

@@ -127,8 +127,8 @@ def _build(ens, mon):
     for name in dict.fromkeys(probe.used):
         v = getattr(st, name)
         arrays = _data(v, S)
-        if arrays is None:
-            continue                    # not data (a generator, a flag): read as it is
+        if not arrays:
+            continue                    # not data (a generator, a flag): read as it is; or no block
         ours = name in buffers or name in weights
         if ours and (len(arrays) != 1 and not all_blocks or arrays[0].ndim != (2 if name in buffers else 3)):
             return None
