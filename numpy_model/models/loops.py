@@ -12,6 +12,10 @@ import numpy as np
 from ..closed_loop import _k_cartpole
 
 
+#: rows of at least this many entries run through views indexed from 0 (_k_rank1_span, _k_bp_refresh_T)
+SPAN_VIEW = 16
+
+
 def _k_tanh(x):
     """tanh(x) as the Cephes Math Library computes it (S. L. Moshier, tanh.c): for |x| < 0.625
     x + x^3 P(x^2) / Q(x^2), else 1 - 2 / (exp(2|x|) + 1) with the sign of x (1 beyond 22).
@@ -197,43 +201,61 @@ def _k_matvec(W, x, out, mul):
 def _k_scaled_matvec_span(M, a, x, out, span):
     """out_i = sum_j (a_i M_ij) x_j over row i's span [span_i0, span_i1) of a dense matrix (its
     populated blocks, kernels.Blocks.row_spans; the products skipped are of structural zeros),
-    every sum in order of j; four rows of one span at a time (four sums in flight)."""
+    every sum in order of j; four rows of one span at a time (four sums in flight), through row
+    views indexed from 0."""
     n = M.shape[0]
     i = 0
     while i < n:
         lo, hi = span[i, 0], span[i, 1]
+        xs = x[lo:hi]
         if i + 3 < n and span[i + 1, 0] == lo and span[i + 2, 0] == lo and span[i + 3, 0] == lo \
                 and span[i + 1, 1] == hi and span[i + 2, 1] == hi and span[i + 3, 1] == hi:
             s0, s1, s2, s3 = a[i], a[i + 1], a[i + 2], a[i + 3]
+            m0, m1, m2, m3 = M[i, lo:hi], M[i + 1, lo:hi], M[i + 2, lo:hi], M[i + 3, lo:hi]
             a0 = a1 = a2 = a3 = 0.0
-            for j in range(lo, hi):
-                xj = x[j]
-                a0 += (s0 * M[i, j]) * xj
-                a1 += (s1 * M[i + 1, j]) * xj
-                a2 += (s2 * M[i + 2, j]) * xj
-                a3 += (s3 * M[i + 3, j]) * xj
+            for j in range(hi - lo):
+                xj = xs[j]
+                a0 += (s0 * m0[j]) * xj
+                a1 += (s1 * m1[j]) * xj
+                a2 += (s2 * m2[j]) * xj
+                a3 += (s3 * m3[j]) * xj
             out[i], out[i + 1], out[i + 2], out[i + 3] = a0, a1, a2, a3
             i += 4
         else:
-            si, acc = a[i], 0.0
-            for j in range(lo, hi):
-                acc += (si * M[i, j]) * x[j]
+            si, acc, m0 = a[i], 0.0, M[i, lo:hi]
+            for j in range(hi - lo):
+                acc += (si * m0[j]) * xs[j]
             out[i] = acc
             i += 1
 
 
 def _k_rank1_span(post, x, lr, dW, W, span, fw):
     """dW = (post x^T) * lr over the row spans of a dense matrix (kernels.rank1; the rest of dW
-    keeps its zeros), and W += dW in the same pass when fw (kernels.add_into)."""
+    keeps its zeros), and W += dW in the same pass when fw (kernels.add_into). Rows of at least
+    SPAN_VIEW entries through views indexed from 0 (an offset index makes numba check for
+    negative indices, which keeps the compiler from vectorising; shorter rows are faster without
+    the views)."""
     for i in range(dW.shape[0]):
-        p, w, dw, rate = post[i], W[i], dW[i], lr[i]
+        lo, hi, p = span[i, 0], span[i, 1], post[i]
+        if hi - lo >= SPAN_VIEW:
+            w, dw, rate, xs = W[i, lo:hi], dW[i, lo:hi], lr[i, lo:hi], x[lo:hi]
+            if fw:
+                for j in range(hi - lo):
+                    d = (p * xs[j]) * rate[j]
+                    dw[j] = d
+                    w[j] += d
+            else:
+                for j in range(hi - lo):
+                    dw[j] = (p * xs[j]) * rate[j]
+            continue
+        w, dw, rate = W[i], dW[i], lr[i]
         if fw:
-            for j in range(span[i, 0], span[i, 1]):
+            for j in range(lo, hi):
                 d = (p * x[j]) * rate[j]
                 dw[j] = d
                 w[j] += d
         else:
-            for j in range(span[i, 0], span[i, 1]):
+            for j in range(lo, hi):
                 dw[j] = (p * x[j]) * rate[j]
 
 
@@ -271,10 +293,17 @@ def _k_forward_post(use_act, c_fw, act, slope, offset, ub, r, n0, vbas_prev, pos
 def _k_bp_refresh_T(B, W, n0, N_B, mask, span):
     """B_PP = W_PP[:, n0:]^T * mask + N (common.bp_refresh, ("mask", view, mask) of ann,
     sacramento2018 and dPC) from the pre-update W_PP, over B's row spans (its populated blocks,
-    where the mask is 1; elsewhere W^T * 0 + N = N = 0, as B was made)."""
+    where the mask is 1; elsewhere W^T * 0 + N = N = 0, as B was made); rows of at least
+    SPAN_VIEW entries through views indexed from 0 (as _k_rank1_span)."""
     for i in range(B.shape[0]):
-        for j in range(span[i, 0], span[i, 1]):
-            B[i, j] = W[j, n0 + i] * mask[i, j] + N_B[i, j]
+        lo, hi = span[i, 0], span[i, 1]
+        if hi - lo >= SPAN_VIEW:
+            b, w, m, noise = B[i, lo:hi], W[lo:hi, n0 + i], mask[i, lo:hi], N_B[i, lo:hi]
+            for j in range(hi - lo):
+                b[j] = w[j] * m[j] + noise[j]
+        else:
+            for j in range(lo, hi):
+                B[i, j] = W[j, n0 + i] * mask[i, j] + N_B[i, j]
 
 
 def _k_lookahead_rates(n0, dt, tau_look, act, slope, offset, u, u_old, ub, r, x, t):
