@@ -336,15 +336,11 @@ def run_phase(ens, mon, X, Y, nudge, phase, mse_sink=None, capture=None, capture
     t = 0
     with np.errstate(invalid="ignore", over="ignore"):
         if plan is not None:            # one call; the kernel takes the records (kernel_record)
-            first = mon.every - mon.counter - 1                 # the step of the first record
-            steps = np.arange(first, n, mon.every)
-            rows = np.empty((S, len(steps), plan.row))
+            rec, steps, rows = plan.start(mon, S, n)
             model.compiled_phase(C, st, 0, n, X, Yc, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
-                                 cap_out, step0, check_every, found, det,
-                                 rec=(first if len(steps) else -1, mon.every, plan.src, rows))
+                                 cap_out, step0, check_every, found, det, rec=rec)
             _swap_buffers(model, st, n)
-            plan.apply(ens, mon, rows, steps, X, Y if has_y else None)
-            mon.counter = (mon.counter + n) % mon.every
+            plan.finish(ens, mon, steps, rows, n, X, Y if has_y else None)
             t = n
         while t < n:                    # chunks up to each record, taken in Python (Monitor.tick)
             m = min(n - t, mon.every - mon.counter)
@@ -393,9 +389,7 @@ def closed_loop(ens, mon, rngs, rescale, dt, sub, cart, logs):
             cl = (1, k, sub, n0 + C.lay.out.start, spa, float(rescale), float(dt), cart, pool, used, *logs)
             rec = None
             if plan is not None:                         # the kernel takes the records (kernel_record)
-                steps = np.arange(mon.every - mon.counter - 1, m, mon.every)
-                rows = np.empty((S, len(steps), plan.row))
-                rec = (int(steps[0]) if len(steps) else -1, mon.every, plan.src, rows)
+                rec, steps, rows = plan.start(mon, S, m)
             model.compiled_phase(C, st, 0, m, X, np.zeros((S, m, n_out)), False, False, CLOSED_LOOP, False, 0,
                                  np.empty((S, 0)), 0, np.empty((S, 0, n_out)), -1, 0, found, det, cl=cl, rec=rec)
             _swap_buffers(model, st, m)
@@ -403,8 +397,7 @@ def closed_loop(ens, mon, rngs, rescale, dt, sub, cart, logs):
                 r.set_state(state)
                 r.rand(int(n), 4)
             if plan is not None:
-                plan.apply(ens, mon, rows, steps, X, None)
-                mon.counter = (mon.counter + m) % mon.every
+                plan.finish(ens, mon, steps, rows, m, X, None)
             else:
                 mon.counter += m - 1
                 mon.tick(ens, X[:, m - 1], None)

@@ -60,6 +60,19 @@ class Plan:
         self.gathers = [(key, idx.shape, slice(a, b), const)
                         for (key, idx, const), a, b in zip(gathers, ends[:-1], ends[1:])]
 
+    def start(self, mon, S, n):
+        """For n steps from the monitor's counter on: (the kernel's `rec` argument, the steps it
+        records at, the (S, R, row) rows it fills), the last two for `finish`."""
+        steps = np.arange(mon.every - mon.counter - 1, n, mon.every)
+        rows = np.empty((S, len(steps), self.row))
+        return (int(steps[0]) if len(steps) else -1, mon.every, self.src, rows), steps, rows
+
+    def finish(self, ens, mon, steps, rows, n, X, Y):
+        """After the kernel ran the n steps `start` set up: its records into `mon` (apply), and
+        the monitor's counter moved on by n."""
+        self.apply(ens, mon, rows, steps, X, Y)
+        mon.counter = (mon.counter + n) % mon.every
+
     def apply(self, ens, mon, rows, steps, X, Y):
         """Append the R records the kernel took (rows (S, R, row), at the phase's `steps`) to
         `mon`, exactly as R calls of Monitor.tick would (counter aside)."""
