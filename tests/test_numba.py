@@ -141,6 +141,31 @@ def test_numba_matches_numpy_ann_sacramento2018_dpc(name):
     compare_models(ref, got)
 
 
+# a 16-unit layer between 3 and 2 units: W_PP rows (the output's) and B_PP rows (the first
+# layer's) of 16 entries take the view branch of the span loops (loops.SPAN_VIEW), the others
+# the short one; BP (transposed refresh) and FA
+WIDE = [(name, mt) for name in ("ann_BP_L4_2seeds", "sac_BP_L4_SPS_lat_dWPPact_2seeds") for mt in ("BP", "FA")]
+WIDE += [("dPC_BP_L4_etaPI_sac_teacher", "BP")]               # dPC has no FA (docs/model.md §12.12)
+
+
+@pytest.mark.parametrize("name,model_type", WIDE)
+def test_numba_matches_numpy_on_rows_of_both_span_loop_branches(name, model_type):
+    from numpy_model.ensemble import Ensemble
+    from numpy_model.models.loops import SPAN_VIEW
+    from numpy_model.run import build
+    over = dict(LONG, layers=[4, 3, 16, 2], model_type=model_type)
+    raw, task = build_params(name)
+    P = validate(dict(raw, **over), task, warn=lambda m: None)
+    C = Ensemble.from_inits(build(P, task)[0], P).c
+    for blocks in (C.WPP, C.B):
+        lengths = np.diff(blocks.row_spans(), axis=1)
+        assert lengths.max() >= SPAN_VIEW > lengths[lengths > 0].min()
+    ref, info_ref, _ = run(name, "numpy", **over)
+    got, info, lines = run(name, "numba", **over)
+    check_backends(name, info_ref, info, lines)
+    compare_models(ref, got)
+
+
 def test_divergence_found_by_the_compiled_check():
     """Seeds driven to NaN and to runaway are reported at the same step, with the same message,
     by both backends' checks; the third seed runs on unaffected."""
