@@ -149,11 +149,11 @@ def compiled_unsupported(C):
 
 def _compiled_static(C):
     """Constant kernel arguments of C (built once per constants)."""
-    from .compiled import act_codes, transposed_refresh_arrays
+    from .compiled import act_codes, plain_code, transposed_refresh_arrays
     lay, S = C.lay, C.S
     actP, slopeP, offP = act_codes(C.phiP, S)
     mode, N_B, mask = transposed_refresh_arrays(C)
-    return dict(ints=(lay.n0, lay.NP, lay.NPh, lay.out.start, lay.out.stop, mode),
+    return dict(ints=(lay.n0, lay.NP, lay.NPh, lay.out.start, lay.out.stop, mode, plain_code(actP, slopeP, offP)),
                 arrays=(actP, slopeP, offP, C.lr_WPP[0], N_B, mask),
                 spans=(C.WPP.row_spans(), C.B.row_spans(), np.full(lay.NP, float(C.c_ann))))
 
@@ -180,9 +180,14 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
         st.u_old, st.u = st.u, st.u_old
 
 
-def _kernel_rates(n0, actP, sP, oP, u, r, d, x, t):
-    """rates: r = phi(u_P), d = phi'(u_P) (1 - tanh**2 from the same bits), the input rates."""
+def _kernel_rates(n0, plain, actP, sP, oP, u, r, d, x, t):
+    """rates: r = phi(u_P), d = phi'(u_P) (1 - tanh**2 from the same bits), the input rates;
+    plain >= 0: every unit's code, slope 1, offset 0 (compiled.plain_code: a switch, not a lookup)."""
     for i in range(d.shape[0]):
+        if plain >= 0:
+            r[n0 + i] = _k_phi(plain, u[i], 1.0, 0.0)
+            d[i] = 1.0 - r[n0 + i] * r[n0 + i] if plain == 4 else _k_dphi(plain, u[i])
+            continue
         r[n0 + i] = _k_phi(actP[i], u[i], sP[i], oP[i])
         if actP[i] == 4 and sP[i] == 1.0 and oP[i] == 0.0:
             d[i] = 1.0 - r[n0 + i] * r[n0 + i]
@@ -234,7 +239,7 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, arrays, spans, buff
     if not same_dims(K, _kernel_dims(switches, ints, arrays, spans, buffers, weights, work, X, Y, cl)):
         return False
     nudged, plastic, fw, want_mse, mse_mode, cap_mode, check_every, dw_every = switches
-    n0, NP, NPh, o0, o1, mode = ints
+    n0, NP, NPh, o0, o1, mode, plain = ints
     actP, slopeP, offP, lr_WPP, N_B, mask = arrays
     spanW, spanB, c_vec = spans
     u_, u_old_, r_, rp_ = buffers
@@ -249,7 +254,7 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, arrays, spans, buff
             _k_capture(cap_mode, cap_out, s, t, r, u, n0, o0, o1)
             _k_cl_begin(cl, s, t, x)
             r, r_prev = r_prev, r                   # the rate buffers swap
-            _kernel_rates(n0, actP, sP, oP, u, r, d, x, t)
+            _kernel_rates(n0, plain, actP, sP, oP, u, r, d, x, t)
             _kernel_somatic_drive(c_vec, NPh, o0, o1, nudged, y, t, W, spanW, B, spanB, d, r, n0, u, D, du)
             if plastic:                             # (with fw: apply_forward too)
                 _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, spanB, N_B[s], mask[s], fw)

@@ -103,13 +103,13 @@ RECORD_WEIGHTS = ("WPP", "dWPP", "BPI", "dBPI", "B")
 
 def _compiled_static(C):
     """Constant kernel arguments of C (built once per constants)."""
-    from .compiled import act_codes, transposed_refresh_arrays
+    from .compiled import act_codes, plain_code, transposed_refresh_arrays
     lay, S, g = C.lay, C.S, C.g
     actP, slopeP, offP = act_codes(C.phiP, S)
     mode, N_B, mask = transposed_refresh_arrays(C)
     has_PI = C.lr_PI is not None
     return dict(
-        ints=(lay.n0, lay.NP, lay.NPh, lay.NI, lay.out.start, lay.out.stop, mode),
+        ints=(lay.n0, lay.NP, lay.NPh, lay.NI, lay.out.start, lay.out.stop, mode, plain_code(actP, slopeP, offP)),
         floats=(float(C.dt), float(g["gb"])),
         flags=(bool(C.dWPP_use_activation), has_PI),
         arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float),
@@ -148,9 +148,9 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
         st.u_old, st.u = st.u, st.u_old
 
 
-def _kernel_rates(n0, dt, tau_look, actP, sP, oP, u, u_old, ub, r, x, t):
+def _kernel_rates(n0, dt, tau_look, plain, actP, sP, oP, u, u_old, ub, r, x, t):
     """u_breve = lookahead(u, u_old), r_P = phi(u_breve_P), the input rates."""
-    _k_lookahead_rates(n0, dt, tau_look, actP, sP, oP, u, u_old, ub, r, x, t)
+    _k_lookahead_rates(n0, dt, tau_look, plain, actP, sP, oP, u, u_old, ub, r, x, t)
 
 
 def _kernel_dendrites(n0, W, B, BPI, spans, r, r_prev, vbas, vapi, tmp):
@@ -211,7 +211,7 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
     if not same_dims(K, _kernel_dims(switches, ints, flags, arrays, spans, buffers, weights, work, X, Y, cl)):
         return False
     target, plastic, fw, lat, want_mse, mse_mode, cap_mode, check_every, dw_every = switches
-    n0, NP, NPh, NI, o0, o1, mode = ints
+    n0, NP, NPh, NI, o0, o1, mode, plain = ints
     dt, gb = floats
     use_act, has_PI = flags
     tau, tau_look, tau_nt, gx, c_fw, actP, slopeP, offP, lr_WPP, lr_PI, N_B, mask = arrays
@@ -231,7 +231,7 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
             r, r_prev, r_prev2 = r_prev2, r, r_prev         # rotation; r_I := r_prev[n0:n0+NPh]
             vbas, vbas_prev, vapi, vapi_prev = vbas_prev, vbas, vapi_prev, vapi
             ub, ub_prev = ub_prev, ub
-            _kernel_rates(n0, dt, tau_look, actP, sP, oP, u, u_old, ub, r, x, t)
+            _kernel_rates(n0, dt, tau_look, plain, actP, sP, oP, u, u_old, ub, r, x, t)
             _kernel_dendrites(n0, W, B, BPI, spans, r, r_prev, vbas, vapi, tmp)
             _kernel_somatic_drive((dt, gb), NPh, o0, o1, target, y, t, gx, vbas, vapi, u, tau, tau_nt, api,
                                   D, du)

@@ -306,12 +306,17 @@ def _k_bp_refresh_T(B, W, n0, N_B, mask, span):
                 B[i, j] = W[j, n0 + i] * mask[i, j] + N_B[i, j]
 
 
-def _k_lookahead_rates(n0, dt, tau_look, act, slope, offset, u, u_old, ub, r, x, t):
-    """u_breve = lookahead(u, u_old), r_P = phi(u_breve_P), the input rates x[t] (sacramento2018, dPC)."""
+def _k_lookahead_rates(n0, dt, tau_look, plain, act, slope, offset, u, u_old, ub, r, x, t):
+    """u_breve = lookahead(u, u_old), r_P = phi(u_breve_P), the input rates x[t] (sacramento2018,
+    dPC); plain >= 0: every unit's code, slope 1, offset 0 (compiled.plain_code: a switch, not a
+    per-unit lookup; the same numbers)."""
     for i in range(u.shape[0]):
         ub[i] = _k_lookahead(u[i], u_old[i], tau_look[i], dt)
     for i in range(act.shape[0]):
-        r[n0 + i] = _k_phi(act[i], ub[i], slope[i], offset[i])
+        if plain >= 0:
+            r[n0 + i] = _k_phi(plain, ub[i], 1.0, 0.0)
+        else:
+            r[n0 + i] = _k_phi(act[i], ub[i], slope[i], offset[i])
     for j in range(n0):
         r[j] = x[t, j]
 

@@ -260,14 +260,15 @@ RECORD_WEIGHTS = ("WPP", "dWPP", "WIP", "dWIP", "BPI", "dBPI", "B")
 
 def _compiled_static(C):
     """Constant kernel arguments of C (built once per constants)."""
-    from .compiled import act_codes, transposed_refresh_arrays
+    from .compiled import act_codes, plain_code, transposed_refresh_arrays
     lay, S, g = C.lay, C.S, C.g
     actP, slopeP, offP = act_codes(C.phiP, S)
     actI, slopeI, offI = act_codes(C.phiI, S)
     mode, N_B, mask = transposed_refresh_arrays(C)
     has_PI = C.lr_PI is not None
     return dict(
-        ints=(lay.n0, lay.NP, lay.NPh, lay.NI, lay.p_sizes[0], lay.out.start, lay.out.stop, mode),
+        ints=(lay.n0, lay.NP, lay.NPh, lay.NI, lay.p_sizes[0], lay.out.start, lay.out.stop, mode,
+              plain_code(actP, slopeP, offP)),
         floats=(float(C.dt), float(g["gb"]), float(g["gd"]), float(g["gn"]),
                 float(g["gd"] / (g["gl"] + g["gd"]))),
         flags=(bool(C.dWPP_use_activation), has_PI),
@@ -306,9 +307,9 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
         st.u_old, st.u = st.u, st.u_old
 
 
-def _kernel_rates(n0, dt, tau_look, actP, sP, oP, actI, sI, oI, u, u_old, ub, r, rI, x, t):
+def _kernel_rates(n0, dt, tau_look, plain, actP, sP, oP, actI, sI, oI, u, u_old, ub, r, rI, x, t):
     """u_breve = lookahead(u, u_old), r_P = phi(u_breve_P), the input rates, r_I = phi_I(u_breve_I)."""
-    _k_lookahead_rates(n0, dt, tau_look, actP, sP, oP, u, u_old, ub, r, x, t)
+    _k_lookahead_rates(n0, dt, tau_look, plain, actP, sP, oP, u, u_old, ub, r, x, t)
     NP = actP.shape[0]
     for i in range(rI.shape[0]):
         rI[i] = _k_phi(actI[i], ub[NP + i], sI[i], oI[i])
@@ -382,7 +383,7 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
     if not same_dims(K, _kernel_dims(switches, ints, flags, arrays, spans, buffers, weights, work, X, Y, cl)):
         return False
     target, plastic, fw, lat, want_mse, mse_mode, cap_mode, check_every, dw_every = switches
-    n0, NP, NPh, NI, n1, o0, o1, mode = ints
+    n0, NP, NPh, NI, n1, o0, o1, mode, plain = ints
     dt, gb, gd, gn, cI = floats
     use_act, has_PI = flags
     (tau, tau_look, tau_nt, gx, c_fw, actP, slopeP, offP, actI, slopeI, offI, lr_WPP, lr_IP, lr_PI,
@@ -403,7 +404,7 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
             _k_cl_begin(cl, s, t, x)
             r, r_prev, vbas, vbas_prev = r_prev, r, vbas_prev, vbas       # step 1: buffer swaps
             rI, rI_prev, vden, vden_prev, vapi, vapi_prev = rI_prev, rI, vden_prev, vden, vapi_prev, vapi
-            _kernel_rates(n0, dt, tau_look, actP, sP, oP, actI, sI, oI, u, u_old, ub, r, rI, x, t)
+            _kernel_rates(n0, dt, tau_look, plain, actP, sP, oP, actI, sI, oI, u, u_old, ub, r, rI, x, t)
             _kernel_dendrites(n0, W, WIP, B, BPI, spans, r, rI, vbas, vden, vapi, tmp)
             _kernel_somatic_drive((dt, gb, gd, gn), NPh, o0, o1, n1, target, y, t, gx, vbas, vden, vapi,
                                   ub, u, tau, tau_nt, api, D, du)
