@@ -184,15 +184,12 @@ def _kernel_rates(n0, plain, actP, sP, oP, u, r, d, x, t):
     """rates: r = phi(u_P), d = phi'(u_P) (1 - tanh**2 from the same bits), the input rates;
     plain >= 0: every unit's code, slope 1, offset 0 (compiled.plain_code: a switch, not a lookup)."""
     for i in range(d.shape[0]):
-        if plain >= 0:
-            r[n0 + i] = _k_phi(plain, u[i], 1.0, 0.0)
-            d[i] = 1.0 - r[n0 + i] * r[n0 + i] if plain == 4 else _k_dphi(plain, u[i])
-            continue
-        r[n0 + i] = _k_phi(actP[i], u[i], sP[i], oP[i])
-        if actP[i] == 4 and sP[i] == 1.0 and oP[i] == 0.0:
+        code, slope, off = (plain, 1.0, 0.0) if plain >= 0 else (actP[i], sP[i], oP[i])
+        r[n0 + i] = _k_phi(code, u[i], slope, off)
+        if code == 4 and slope == 1.0 and off == 0.0:
             d[i] = 1.0 - r[n0 + i] * r[n0 + i]
         else:
-            d[i] = _k_dphi(actP[i], u[i])
+            d[i] = _k_dphi(code, u[i])
     for j in range(n0):
         r[j] = x[t, j]
 
