@@ -179,11 +179,11 @@ def _kernel_plasticity(flags, n0, c_fw, acts, ub, r, r_prev, r_prev2, vbas_prev,
     dB_PI = (-v_api,prev r_I,prev^T) lr, each applied in the same pass where the phase applies
     it (apply: W_PP in a forward phase, B_PI in a lateral one; nothing reads them in between)."""
     use_act, has_PI, mode, fw, lat = flags
-    actP, sP, oP = acts
+    actP, sP, oP, plain = acts
     spW, spPI, spB, _ = spans
     if mode == 1:
         _k_bp_refresh_T(B, W, n0, N_B, mask, spB)
-    _k_forward_post_units(use_act, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
+    _k_forward_post_units(use_act, plain, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
     _k_rank1_span(post, r_prev, lrW, dW, W, spW, fw)
     if has_PI:
         for i in range(neg.shape[0]):
@@ -236,7 +236,7 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
             _kernel_somatic_drive((dt, gb), NPh, o0, o1, target, y, t, gx, vbas, vapi, u, tau, tau_nt, api,
                                   D, du)
             if plastic:                                     # (and apply, as the phase says)
-                _kernel_plasticity((use_act, has_PI, mode, fw, lat), n0, c_fw, (actP, sP, oP), ub, r, r_prev,
+                _kernel_plasticity((use_act, has_PI, mode, fw, lat), n0, c_fw, (actP, sP, oP, plain), ub, r, r_prev,
                                    r_prev2, vbas_prev, vapi_prev, W, dW, lr_WPP[s], BPI, dBPI, lr_PI[s], post,
                                    neg, B, N_B[s], mask[s], spans)
             u, u_old = u_old, u                             # advance: u_old <- u, u <- u + Delta u

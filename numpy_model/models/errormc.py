@@ -419,7 +419,7 @@ def _kernel_phase(K, steps, switches, X, Y, ints, floats, flags, arrays, rates, 
             _kernel_output_drive(o0, nudged, y, t, WIPo, r_out, c_out, dP, r, n0, gt, e, DE)
             _kb_vecmat(rE, B, oB, s, vden)                             # v_den = B_II r_E, old B_II
             if plastic:                     # plasticity: the forward rule's post term, B_II^T = N^T
-                _k_forward_post(use_act, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
+                _k_forward_post(use_act, plainP, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
                 _kb_refresh_rest(refresh, B, s)
             _kb_forward_pass(plastic, fw and not low_pass, keep, WPP, dWPP, oW, s, r, r_prev, post, dense_W, lrW,
                              lrW_b, vbas, refresh, B, n0)            # v_bas, B_II refresh, dW_PP (applied)

@@ -55,6 +55,14 @@ def _k_phi(code, x, s, o):
     return h * s
 
 
+def _k_phi_unit(plain, act, slope, offset, i, x):
+    """phi of unit i at x: plain >= 0 (compiled.plain_code: every unit has that code, slope 1,
+    offset 0) takes it as a switch, not a per-unit lookup (the same numbers)."""
+    if plain >= 0:
+        return _k_phi(plain, x, 1.0, 0.0)
+    return _k_phi(act[i], x, slope[i], offset[i])
+
+
 def _k_dphi(code, x):
     """Nominal phi'(x) (slope 1, offset 0; numpy_model.circuit.activations.dphi)."""
     if code == 0:
@@ -280,12 +288,12 @@ def _k_sum(a, b, out):
         out[i] = a[i] + b[i]
 
 
-def _k_forward_post(use_act, c_fw, act, slope, offset, ub, r, n0, vbas_prev, post):
+def _k_forward_post(use_act, plain, c_fw, act, slope, offset, ub, r, n0, vbas_prev, post):
     """Postsynaptic term of the forward rule (common.forward_post): u_breve - c v_bas,prev, or
-    r - phi(c v_bas,prev)."""
+    r - phi(c v_bas,prev) (plain: as _k_phi_unit)."""
     for i in range(post.shape[0]):
         if use_act:
-            post[i] = r[n0 + i] - _k_phi(act[i], c_fw * vbas_prev[i], slope[i], offset[i])
+            post[i] = r[n0 + i] - _k_phi_unit(plain, act, slope, offset, i, c_fw * vbas_prev[i])
         else:
             post[i] = ub[i] - c_fw * vbas_prev[i]
 
@@ -313,10 +321,7 @@ def _k_lookahead_rates(n0, dt, tau_look, plain, act, slope, offset, u, u_old, ub
     for i in range(u.shape[0]):
         ub[i] = _k_lookahead(u[i], u_old[i], tau_look[i], dt)
     for i in range(act.shape[0]):
-        if plain >= 0:
-            r[n0 + i] = _k_phi(plain, ub[i], 1.0, 0.0)
-        else:
-            r[n0 + i] = _k_phi(act[i], ub[i], slope[i], offset[i])
+        r[n0 + i] = _k_phi_unit(plain, act, slope, offset, i, ub[i])
     for j in range(n0):
         r[j] = x[t, j]
 
@@ -340,11 +345,11 @@ def _k_pyramidal_drive(gb, NPh, o0, o1, target, y, t, gx, vbas, vapi, api, D):
         D[i] = vbas[i] * gb + gx[i] * api[i]
 
 
-def _k_forward_post_units(use_act, c_fw, act, slope, offset, ub, r, n0, vbas_prev, post):
+def _k_forward_post_units(use_act, plain, c_fw, act, slope, offset, ub, r, n0, vbas_prev, post):
     """_k_forward_post with a per-unit c (sacramento2018, dPC)."""
     for i in range(post.shape[0]):
         if use_act:
-            post[i] = r[n0 + i] - _k_phi(act[i], c_fw[i] * vbas_prev[i], slope[i], offset[i])
+            post[i] = r[n0 + i] - _k_phi_unit(plain, act, slope, offset, i, c_fw[i] * vbas_prev[i])
         else:
             post[i] = ub[i] - c_fw[i] * vbas_prev[i]
 

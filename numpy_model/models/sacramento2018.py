@@ -21,7 +21,7 @@ from ..state import Constants
 from . import common
 from .block_loops import _kb_capture_dw, _kb_watch
 from .loops import (_k_after_step, _k_apical, _k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_euler,
-                    _k_forward_post_units, _k_lookahead_rates, _k_phi, _k_pyramidal_drive, _k_rank1_span,
+                    _k_forward_post_units, _k_lookahead_rates, _k_phi_unit, _k_pyramidal_drive, _k_rank1_span,
                     _k_scaled_matvec_span, _k_sum, same_dims)
 from .kernels import Blocks, Transposes, add_into, euler_increment, lookahead, matvec, rank1
 
@@ -268,7 +268,7 @@ def _compiled_static(C):
     has_PI = C.lr_PI is not None
     return dict(
         ints=(lay.n0, lay.NP, lay.NPh, lay.NI, lay.p_sizes[0], lay.out.start, lay.out.stop, mode,
-              plain_code(actP, slopeP, offP)),
+              plain_code(actP, slopeP, offP), plain_code(actI, slopeI, offI)),
         floats=(float(C.dt), float(g["gb"]), float(g["gd"]), float(g["gn"]),
                 float(g["gd"] / (g["gl"] + g["gd"]))),
         flags=(bool(C.dWPP_use_activation), has_PI),
@@ -307,12 +307,13 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
         st.u_old, st.u = st.u, st.u_old
 
 
-def _kernel_rates(n0, dt, tau_look, plain, actP, sP, oP, actI, sI, oI, u, u_old, ub, r, rI, x, t):
-    """u_breve = lookahead(u, u_old), r_P = phi(u_breve_P), the input rates, r_I = phi_I(u_breve_I)."""
+def _kernel_rates(n0, dt, tau_look, plain, plainI, actP, sP, oP, actI, sI, oI, u, u_old, ub, r, rI, x, t):
+    """u_breve = lookahead(u, u_old), r_P = phi(u_breve_P), the input rates, r_I = phi_I(u_breve_I)
+    (plain, plainI: compiled.plain_code of each population, as loops._k_phi_unit)."""
     _k_lookahead_rates(n0, dt, tau_look, plain, actP, sP, oP, u, u_old, ub, r, x, t)
     NP = actP.shape[0]
     for i in range(rI.shape[0]):
-        rI[i] = _k_phi(actI[i], ub[NP + i], sI[i], oI[i])
+        rI[i] = _k_phi_unit(plainI, actI, sI, oI, i, ub[NP + i])
 
 
 def _kernel_dendrites(n0, W, WIP, B, BPI, spans, r, rI, vbas, vden, vapi, tmp):
@@ -344,17 +345,17 @@ def _kernel_plasticity(flags, n0, n1, cI, c_fw, acts, ub, r, r_prev, rI, rI_prev
     dW_PP, dW_IP, dB_PI, each applied in the same pass where the phase applies it (apply: W_PP
     in a forward phase, W_IP and B_PI in a lateral one; nothing reads them in between)."""
     use_act, has_PI, mode, fw, lat = flags
-    actP, sP, oP, actI, sI, oI = acts
+    actP, sP, oP, actI, sI, oI, plain, plainI = acts
     spW, spIP, spPI, spB, _ = spans
     if mode == 1:
         _k_bp_refresh_T(B, W, n0, N_B, mask, spB)
         for i in range(BPI.shape[0]):
             for j in range(spPI[i, 0], spPI[i, 1]):
                 BPI[i, j] = -B[i, n1 + j]
-    _k_forward_post_units(use_act, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
+    _k_forward_post_units(use_act, plain, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
     _k_rank1_span(post, r_prev, lrW, dW, W, spW, fw)
     for i in range(postI.shape[0]):
-        postI[i] = rI[i] - _k_phi(actI[i], cI * vden_prev[i], sI[i], oI[i])
+        postI[i] = rI[i] - _k_phi_unit(plainI, actI, sI, oI, i, cI * vden_prev[i])
     _k_rank1_span(postI, r_prev[n0:], lrI, dWIP, WIP, spIP, lat)
     if has_PI:
         for i in range(neg.shape[0]):
@@ -383,7 +384,7 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
     if not same_dims(K, _kernel_dims(switches, ints, flags, arrays, spans, buffers, weights, work, X, Y, cl)):
         return False
     target, plastic, fw, lat, want_mse, mse_mode, cap_mode, check_every, dw_every = switches
-    n0, NP, NPh, NI, n1, o0, o1, mode, plain = ints
+    n0, NP, NPh, NI, n1, o0, o1, mode, plain, plainI = ints
     dt, gb, gd, gn, cI = floats
     use_act, has_PI = flags
     (tau, tau_look, tau_nt, gx, c_fw, actP, slopeP, offP, actI, slopeI, offI, lr_WPP, lr_IP, lr_PI,
@@ -397,14 +398,14 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
         rI, rI_prev, vden, vden_prev, vapi, vapi_prev = rI_[s], rIp_[s], vd_[s], vdp_[s], va_[s], vap_[s]
         W, dW, WIP, dWIP, BPI, dBPI, B = WPP_[s], dWPP_[s], WIP_[s], dWIP_[s], BPI_[s], dBPI_[s], B_[s]
         sP, oP, sI, oI, x, y = slopeP[s], offP[s], slopeI[s], offI[s], X[s], Y[s]
-        acts = (actP, sP, oP, actI, sI, oI)
+        acts = (actP, sP, oP, actI, sI, oI, plain, plainI)
         nxt = rec[0]                                    # the step of the next record
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
             _k_cl_begin(cl, s, t, x)
             r, r_prev, vbas, vbas_prev = r_prev, r, vbas_prev, vbas       # step 1: buffer swaps
             rI, rI_prev, vden, vden_prev, vapi, vapi_prev = rI_prev, rI, vden_prev, vden, vapi_prev, vapi
-            _kernel_rates(n0, dt, tau_look, plain, actP, sP, oP, actI, sI, oI, u, u_old, ub, r, rI, x, t)
+            _kernel_rates(n0, dt, tau_look, plain, plainI, actP, sP, oP, actI, sI, oI, u, u_old, ub, r, rI, x, t)
             _kernel_dendrites(n0, W, WIP, B, BPI, spans, r, rI, vbas, vden, vapi, tmp)
             _kernel_somatic_drive((dt, gb, gd, gn), NPh, o0, o1, n1, target, y, t, gx, vbas, vden, vapi,
                                   ub, u, tau, tau_nt, api, D, du)
