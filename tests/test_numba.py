@@ -148,6 +148,38 @@ WIDE = [(name, mt) for name in ("ann_BP_L4_2seeds", "sac_BP_L4_SPS_lat_dWPPact_2
 WIDE += [("dPC_BP_L4_etaPI_sac_teacher", "BP")]               # dPC has no FA (docs/model.md §12.12)
 
 
+# The kernels write the dW arrays only on a step whose dW is read (loops._k_dw_kept): a monitor
+# record, a --compare BP capture or the last step of the call. A training phase of 23 steps with a
+# record every 10 ends on a step no record reads: the state handed back must still hold its dW.
+@pytest.mark.parametrize("kind", ["ann", "sacramento2018", "dPC", "errormc"])
+def test_a_phase_hands_back_the_dw_of_its_last_step(kind):
+    from numpy_model.ensemble import Ensemble
+    from numpy_model.protocol import make_monitor, run_phase
+    from numpy_model.run import build
+    from numpy_model.state import Phase
+    raw = {"mc_model": kind, "layers": [4, 3, 2], "random_seed": [1, 2], "dataset_size": 2, "epochs": 1,
+           "settling_time": 0.2, "rec_per_steps": 10, "rec_dWPP": True, "eta_IP": [0.1, 0.1], "eta_PI": [0.1, 0.1]}
+    if kind in ("sacramento2018", "dPC"):
+        raw["init_in_SPS"] = False          # else the lateral rules start (and stay) at 0
+    P = validate(raw, "fw_only", warn=lambda m: None)
+    rng = np.random.RandomState(0)
+    X, Y = rng.uniform(0, 1, (2, 23, 4)), rng.uniform(-0.5, 0.5, (2, 23, 2))
+    out = {}
+    for backend in ("numpy", "numba"):
+        ens, _ = compiled.choose(Ensemble.from_inits(build(P, "fw_only")[0], P), backend, "test")
+        assert ens.c.backend == backend
+        mon = make_monitor(ens, P, 23, rate_target=ens.rate_target)
+        run_phase(ens, mon, X, Y, True, Phase(fw=True, lat=True))
+        out[backend] = {k: getattr(ens.state, k) for k in ("dWPP", "dWIP", "dBPI")
+                        if getattr(ens.state, k, None) is not None}
+    assert out["numpy"].keys() == out["numba"].keys()
+    big = [k for k, ref in out["numpy"].items() if np.abs(_flat(ref)).max() > 1e-6]
+    assert "dWPP" in big, "dW_PP of the last step is ~0: nothing to check"
+    for k, ref in out["numpy"].items():
+        x, y = _flat(ref), _flat(out["numba"][k])
+        np.testing.assert_allclose(y, x, rtol=RTOL, atol=RTOL * max(np.abs(x).max(), 1e-2), err_msg=k)
+
+
 @pytest.mark.parametrize("name,model_type", WIDE)
 def test_numba_matches_numpy_on_rows_of_both_span_loop_branches(name, model_type):
     from numpy_model.ensemble import Ensemble

@@ -16,7 +16,7 @@ from ..state import Constants
 from . import common, sacramento2018 as sac
 from .block_loops import _kb_capture_dw, _kb_watch
 from .loops import (_k_after_step, _k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_phi,
-                    _k_rank1_span, _k_scaled_matvec_span, _k_sum, same_dims)
+                    _k_dw_kept, _k_plasticity_span, _k_scaled_matvec_span, _k_sum, same_dims)
 from .kernels import mv
 
 RATE_TARGET_DEFAULT = True
@@ -209,14 +209,14 @@ def _kernel_somatic_drive(c_vec, NPh, o0, o1, nudged, y, t, W, spanW, B, spanB, 
         du[i] = D[i] - u[i]
 
 
-def _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, spanB, N_B, mask, fw):
+def _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, spanB, N_B, mask, fw, keep):
     """plasticity: BP refresh B_PP = W_PP^T * mask + N from the pre-update W_PP, then
     dW_PP = (u_E r_prev^T) lr and, when fw, W_PP += dW_PP in the same pass (apply_forward: u_E
-    is the pre-advance error either way)."""
+    is the pre-advance error either way); dW_PP written only when kept (loops._k_dw_kept)."""
     NP = W.shape[0]
     if mode == 1:
         _k_bp_refresh_T(B, W, n0, N_B, mask, spanB)
-    _k_rank1_span(u[NP:], r_prev, lrW, dW, W, spanW, fw)
+    _k_plasticity_span(u[NP:], r_prev, lrW, dW, W, spanW, fw, keep)
 
 
 def _kernel_dims(switches, ints, arrays, spans, buffers, weights, work, X, Y, cl):
@@ -254,7 +254,8 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, arrays, spans, buff
             _kernel_rates(n0, plain, actP, sP, oP, u, r, d, x, t)
             _kernel_somatic_drive(c_vec, NPh, o0, o1, nudged, y, t, W, spanW, B, spanB, d, r, n0, u, D, du)
             if plastic:                             # (with fw: apply_forward too)
-                _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, spanB, N_B[s], mask[s], fw)
+                _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, spanB, N_B[s], mask[s], fw,
+                                   _k_dw_kept(t, t0 + n - 1, nxt, dw_every))
             u, u_old = u_old, u                     # advance: u_old <- u, u <- u + Delta u
             _k_sum(u_old, du, u)
             # record.mse after the step; the monitor's record (the buffers in RECORD_BUFFERS order)

@@ -15,7 +15,7 @@ import numpy as np
 from . import common, sacramento2018 as sac
 from .block_loops import _kb_capture_dw, _kb_watch
 from .loops import (_k_after_step, _k_apical, _k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_euler,
-                    _k_forward_post_units, _k_lookahead_rates, _k_pyramidal_drive, _k_rank1_span,
+                    _k_forward_post_units, _k_lookahead_rates, _k_pyramidal_drive, _k_dw_kept, _k_plasticity_span,
                     _k_scaled_matvec_span, _k_sum, same_dims)
 from .kernels import add_into, euler_increment, lookahead, matvec, rank1
 
@@ -178,17 +178,17 @@ def _kernel_plasticity(flags, n0, c_fw, acts, ub, r, r_prev, r_prev2, vbas_prev,
     """The BP refresh B_PP = W_PP^T * mask + N from the pre-update W_PP, then dW_PP and
     dB_PI = (-v_api,prev r_I,prev^T) lr, each applied in the same pass where the phase applies
     it (apply: W_PP in a forward phase, B_PI in a lateral one; nothing reads them in between)."""
-    use_act, has_PI, mode, fw, lat = flags
+    use_act, has_PI, mode, fw, lat, keep = flags
     actP, sP, oP, plain = acts
     spW, spPI, spB, _ = spans
     if mode == 1:
         _k_bp_refresh_T(B, W, n0, N_B, mask, spB)
     _k_forward_post_units(use_act, plain, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
-    _k_rank1_span(post, r_prev, lrW, dW, W, spW, fw)
+    _k_plasticity_span(post, r_prev, lrW, dW, W, spW, fw, keep)
     if has_PI:
         for i in range(neg.shape[0]):
             neg[i] = -vapi_prev[i]
-        _k_rank1_span(neg, r_prev2[n0:], lrP, dBPI, BPI, spPI, lat)
+        _k_plasticity_span(neg, r_prev2[n0:], lrP, dBPI, BPI, spPI, lat, keep)
 
 
 def _kernel_dims(switches, ints, flags, arrays, spans, buffers, weights, work, X, Y, cl):
@@ -236,9 +236,9 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
             _kernel_somatic_drive((dt, gb), NPh, o0, o1, target, y, t, gx, vbas, vapi, u, tau, tau_nt, api,
                                   D, du)
             if plastic:                                     # (and apply, as the phase says)
-                _kernel_plasticity((use_act, has_PI, mode, fw, lat), n0, c_fw, (actP, sP, oP, plain), ub, r, r_prev,
-                                   r_prev2, vbas_prev, vapi_prev, W, dW, lr_WPP[s], BPI, dBPI, lr_PI[s], post,
-                                   neg, B, N_B[s], mask[s], spans)
+                _kernel_plasticity((use_act, has_PI, mode, fw, lat, _k_dw_kept(t, t0 + n - 1, nxt, dw_every)),
+                                   n0, c_fw, (actP, sP, oP, plain), ub, r, r_prev, r_prev2, vbas_prev, vapi_prev,
+                                   W, dW, lr_WPP[s], BPI, dBPI, lr_PI[s], post, neg, B, N_B[s], mask[s], spans)
             u, u_old = u_old, u                             # advance: u_old <- u, u <- u + Delta u
             _k_sum(u_old, du, u)
             # record.mse after the step; the monitor's record (the buffers in RECORD_BUFFERS order)

@@ -24,7 +24,7 @@ from ..state import Constants
 from . import common
 from .block_loops import (_kb_capture_dw, _kb_dot, _kb_forward_pass, _kb_lateral, _kb_low_pass, _kb_matvec,
                           _kb_refresh_rest, _kb_vecmat, _kb_watch)
-from .loops import (_k_after_step, _k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_euler, _k_forward_post,
+from .loops import (_k_after_step, _k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_dw_kept, _k_euler, _k_forward_post,
                     _k_lookahead, _k_phi, same_dims)
 from .kernels import (Blocks, Transposes, add_into, euler_increment, lookahead, matvec, mv,
                       scale_diff, vecmat_T)
@@ -421,7 +421,8 @@ def _kernel_phase(K, steps, switches, X, Y, ints, floats, flags, arrays, rates, 
             if plastic:                     # plasticity: the forward rule's post term, B_II^T = N^T
                 _k_forward_post(use_act, plainP, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
                 _kb_refresh_rest(refresh, B, s)
-            _kb_forward_pass(plastic, fw and not low_pass, keep, WPP, dWPP, oW, s, r, r_prev, post, dense_W, lrW,
+            keep_t = keep and (low_pass or _k_dw_kept(t, t0 + n - 1, nxt, dw_every))    # dW_PP read after t
+            _kb_forward_pass(plastic, fw and not low_pass, keep_t, WPP, dWPP, oW, s, r, r_prev, post, dense_W, lrW,
                              lrW_b, vbas, refresh, B, n0)            # v_bas, B_II refresh, dW_PP (applied)
             _kb_low_pass(fw and low_pass, WPP, dWPP, LWPP, s, c_lo)    # or W_PP += L, L low-passing dW_PP
             if varphi:                                                 # v_den * (W_IP phi')

@@ -267,6 +267,38 @@ def _k_rank1_span(post, x, lr, dW, W, span, fw):
                 dw[j] = (p * x[j]) * rate[j]
 
 
+def _k_rank1_add_span(post, x, lr, W, span):
+    """W += (post x^T) * lr over the row spans, without keeping dW (the same expression as
+    _k_rank1_span, so the same W); views as there."""
+    for i in range(W.shape[0]):
+        lo, hi, p = span[i, 0], span[i, 1], post[i]
+        if hi - lo >= SPAN_VIEW:
+            w, rate, xs = W[i, lo:hi], lr[i, lo:hi], x[lo:hi]
+            for j in range(hi - lo):
+                w[j] += (p * xs[j]) * rate[j]
+            continue
+        w, rate = W[i], lr[i]
+        for j in range(lo, hi):
+            w[j] += (p * x[j]) * rate[j]
+
+
+def _k_plasticity_span(post, x, lr, dW, W, span, apply, keep):
+    """dW = (post x^T) * lr and, when `apply`, W += dW (_k_rank1_span); dW is only written when
+    `keep` (_k_dw_kept: a step whose dW is read), otherwise W += (post x^T) * lr directly (the
+    same numbers; nothing at all without `apply`)."""
+    if keep:
+        _k_rank1_span(post, x, lr, dW, W, span, apply)
+    elif apply:
+        _k_rank1_add_span(post, x, lr, W, span)
+
+
+def _k_dw_kept(t, last, nxt, dw_every):
+    """Whether anything reads the dW arrays of step t: the last step of the kernel call (the
+    state it hands back), a monitor record (t == nxt), a --compare BP capture (every dw_every
+    steps). The other steps' dW are overwritten unread, so the kernels skip writing them."""
+    return t == last or t == nxt or (dw_every > 0 and t % dw_every == dw_every - 1)
+
+
 def same_dims(K, dims):
     """Whether the kernel key K (specialize.size_key: a tuple of tuples of lengths dims + 1) is () or holds
     the int tuple `dims`. Compiled (specialize.register_same_dims), it compares `dims` with the

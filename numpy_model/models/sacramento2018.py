@@ -21,8 +21,8 @@ from ..state import Constants
 from . import common
 from .block_loops import _kb_capture_dw, _kb_watch
 from .loops import (_k_after_step, _k_apical, _k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_euler,
-                    _k_forward_post_units, _k_lookahead_rates, _k_phi_unit, _k_pyramidal_drive, _k_rank1_span,
-                    _k_scaled_matvec_span, _k_sum, same_dims)
+                    _k_forward_post_units, _k_lookahead_rates, _k_phi_unit, _k_pyramidal_drive,
+                    _k_dw_kept, _k_plasticity_span, _k_scaled_matvec_span, _k_sum, same_dims)
 from .kernels import Blocks, Transposes, add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -344,7 +344,7 @@ def _kernel_plasticity(flags, n0, n1, cI, c_fw, acts, ub, r, r_prev, rI, rI_prev
     """The BP refresh from the pre-update W_PP (B_PP = W_PP^T * mask + N, B_PI = -B_PP), then
     dW_PP, dW_IP, dB_PI, each applied in the same pass where the phase applies it (apply: W_PP
     in a forward phase, W_IP and B_PI in a lateral one; nothing reads them in between)."""
-    use_act, has_PI, mode, fw, lat = flags
+    use_act, has_PI, mode, fw, lat, keep = flags
     actP, sP, oP, actI, sI, oI, plain, plainI = acts
     spW, spIP, spPI, spB, _ = spans
     if mode == 1:
@@ -353,14 +353,14 @@ def _kernel_plasticity(flags, n0, n1, cI, c_fw, acts, ub, r, r_prev, rI, rI_prev
             for j in range(spPI[i, 0], spPI[i, 1]):
                 BPI[i, j] = -B[i, n1 + j]
     _k_forward_post_units(use_act, plain, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
-    _k_rank1_span(post, r_prev, lrW, dW, W, spW, fw)
+    _k_plasticity_span(post, r_prev, lrW, dW, W, spW, fw, keep)
     for i in range(postI.shape[0]):
         postI[i] = rI[i] - _k_phi_unit(plainI, actI, sI, oI, i, cI * vden_prev[i])
-    _k_rank1_span(postI, r_prev[n0:], lrI, dWIP, WIP, spIP, lat)
+    _k_plasticity_span(postI, r_prev[n0:], lrI, dWIP, WIP, spIP, lat, keep)
     if has_PI:
         for i in range(neg.shape[0]):
             neg[i] = -vapi_prev[i]
-        _k_rank1_span(neg, rI_prev, lrP, dBPI, BPI, spPI, lat)
+        _k_plasticity_span(neg, rI_prev, lrP, dBPI, BPI, spPI, lat, keep)
 
 
 def _kernel_dims(switches, ints, flags, arrays, spans, buffers, weights, work, X, Y, cl):
@@ -410,7 +410,8 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
             _kernel_somatic_drive((dt, gb, gd, gn), NPh, o0, o1, n1, target, y, t, gx, vbas, vden, vapi,
                                   ub, u, tau, tau_nt, api, D, du)
             if plastic:                             # (and apply, as the phase says)
-                _kernel_plasticity((use_act, has_PI, mode, fw, lat), n0, n1, cI, c_fw, acts, ub, r, r_prev, rI,
+                _kernel_plasticity((use_act, has_PI, mode, fw, lat, _k_dw_kept(t, t0 + n - 1, nxt, dw_every)),
+                                   n0, n1, cI, c_fw, acts, ub, r, r_prev, rI,
                                    rI_prev, vbas_prev, vden_prev, vapi_prev, W, dW, lr_WPP[s], WIP, dWIP,
                                    lr_IP[s], BPI, dBPI, lr_PI[s], post, postI, neg, B, N_B[s], mask[s], spans)
             u, u_old = u_old, u                     # advance: u_old <- u, u <- u + Delta u
