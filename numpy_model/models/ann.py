@@ -15,8 +15,9 @@ import numpy as np
 from ..state import Constants
 from . import common, sacramento2018 as sac
 from .block_loops import _kb_capture_dw, _kb_watch
-from .loops import (_k_after_step, _k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_dphi, _k_phi,
-                    _k_dw_kept, _k_plasticity_span, _k_scaled_matvec_span, _k_sum, same_dims)
+from .loops import (_k_after_step, _k_bp_refresh_T_rows, _k_capture, _k_cl_begin, _k_cl_end, _k_copy_T, _k_dphi,
+                    _k_phi, _k_dw_kept, _k_plasticity_span, _k_scaled_matvec_span, _k_scaled_vecmat_T, _k_sum,
+                    same_dims)
 from .kernels import mv
 
 RATE_TARGET_DEFAULT = True
@@ -153,9 +154,33 @@ def _compiled_static(C):
     lay, S = C.lay, C.S
     actP, slopeP, offP = act_codes(C.phiP, S)
     mode, N_B, mask = transposed_refresh_arrays(C)
+    assert B_from_W_spans(C), "B_PP's blocks are not W_PP's past the inputs, transposed"
     return dict(ints=(lay.n0, lay.NP, lay.NPh, lay.out.start, lay.out.stop, mode, plain_code(actP, slopeP, offP)),
-                arrays=(actP, slopeP, offP, C.lr_WPP[0], N_B, mask),
-                spans=(C.WPP.row_spans(), C.B.row_spans(), np.full(lay.NP, float(C.c_ann))))
+                arrays=(actP, slopeP, offP, C.lr_WPP[0], like_W(N_B, lay.n0), like_W(mask, lay.n0)),
+                spans=(C.WPP.row_spans(), np.full(lay.NP, float(C.c_ann))))
+
+
+def B_from_W_spans(C):
+    """Whether B_PP's populated entries (i, j) are those of W_PP's rows past the inputs, (j, n0 + i):
+    the kernel then keeps B_PP transposed in W_PP's shape and loops over W_PP's row spans."""
+    lay = C.lay
+    in_B = np.zeros((lay.NPh, lay.NP), bool)
+    for i, (lo, hi) in enumerate(C.B.row_spans()):
+        in_B[i, lo:hi] = True
+    from_W = np.zeros_like(in_B)
+    for j, (lo, hi) in enumerate(C.WPP.row_spans()):
+        if lo >= lay.n0:
+            from_W[lo - lay.n0:hi - lay.n0, j] = True
+    return bool((in_B == from_W).all())
+
+
+def like_W(a, n0):
+    """An (S, NPh, NP) array of B_PP's shape transposed into W_PP's (S, NP, n0 + NP):
+    out[:, j, n0 + i] = a[:, i, j] (the rest 0, never read)."""
+    S, NPh, NP = a.shape
+    out = np.zeros((S, NP, n0 + NP))
+    out[:, :, n0:n0 + NPh] = a.transpose(0, 2, 1)
+    return out
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
@@ -169,7 +194,7 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     NP = C.lay.NP
     switches = (has_y and nudge, phase.plastic, phase.fw, want_mse, mse_mode, cap_mode, check_every, dw_every)
     buffers, weights = (st.u, st.u_old, st.r_full, st.r_full_prev), (st.WPP[0], st.dWPP[0], st.B[0])
-    work, cl = scratch(2 * NP, 2 * NP, NP), cl or NO_CLOSED_LOOP
+    work, cl = scratch(2 * NP, 2 * NP, NP) + (np.empty(st.WPP[0].shape[1:]),), cl or NO_CLOSED_LOOP
     K = kernel_key(C, phase, _kernel_dims, switches, k["ints"], k["arrays"], k["spans"], buffers, weights, work, X, Y,
                    cl)
     check_ran(_kernel_phase(K, t0, n, step_base, switches, X, Y, k["ints"], k["arrays"], k["spans"], buffers,
@@ -194,11 +219,11 @@ def _kernel_rates(n0, plain, actP, sP, oP, u, r, d, x, t):
         r[j] = x[t, j]
 
 
-def _kernel_somatic_drive(c_vec, NPh, o0, o1, nudged, y, t, W, spanW, B, spanB, d, r, n0, u, D, du):
+def _kernel_somatic_drive(c_vec, NPh, o0, o1, nudged, y, t, W, spanW, BT, d, r, n0, u, D, du):
     """somatic_drive D = [c W_PP r | (d B_PP) u_E], output errors d (y - r) (0 without a target),
-    and du = D - u; each sum over its index in order (c_vec: c per row)."""
+    and du = D - u; each sum over its index in order (c_vec: c per row; BT: B_PP transposed)."""
     NP = d.shape[0]
-    _k_scaled_matvec_span(B, d, u[NP:], D[NP:NP + NPh], spanB)
+    _k_scaled_vecmat_T(BT, d, u[NP:], n0, D[NP:NP + NPh], spanW)
     for i in range(o0, o1):
         if nudged:
             D[NP + i] = d[i] * (y[t, i - o0] - r[n0 + i])
@@ -209,13 +234,16 @@ def _kernel_somatic_drive(c_vec, NPh, o0, o1, nudged, y, t, W, spanW, B, spanB, 
         du[i] = D[i] - u[i]
 
 
-def _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, spanB, N_B, mask, fw, keep):
-    """plasticity: BP refresh B_PP = W_PP^T * mask + N from the pre-update W_PP, then
-    dW_PP = (u_E r_prev^T) lr and, when fw, W_PP += dW_PP in the same pass (apply_forward: u_E
-    is the pre-advance error either way); dW_PP written only when kept (loops._k_dw_kept)."""
+def _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, BT, NT, maskT, fw, keep):
+    """plasticity: BP refresh B_PP = W_PP^T * mask + N from the pre-update W_PP (into the
+    transposed copy BT the kernel reads; into B only when kept), then dW_PP = (u_E r_prev^T) lr
+    and, when fw, W_PP += dW_PP in the same pass (apply_forward: u_E is the pre-advance error
+    either way); dW_PP written only when kept (loops._k_dw_kept: a step whose arrays are read)."""
     NP = W.shape[0]
     if mode == 1:
-        _k_bp_refresh_T(B, W, n0, N_B, mask, spanB)
+        _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, spanW)
+        if keep:
+            _k_copy_T(BT, B, n0, spanW, True)
     _k_plasticity_span(u[NP:], r_prev, lrW, dW, W, spanW, fw, keep)
 
 
@@ -224,37 +252,40 @@ def _kernel_dims(switches, ints, arrays, spans, buffers, weights, work, X, Y, cl
     b, w, a = buffers, weights, arrays
     return (switches + ints + (cl[0], X.shape[2], Y.shape[2], b[0].shape[1], b[1].shape[1], b[2].shape[1],
                                b[3].shape[1], work[0].shape[0], work[1].shape[0], work[2].shape[0])
+            + work[3].shape
             + w[0].shape[1:] + w[1].shape[1:] + w[2].shape[1:] + a[3].shape[1:] + a[4].shape[1:] + a[5].shape[1:]
-            + spans[0].shape + spans[1].shape)
+            + spans[0].shape)
 
 
 def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, arrays, spans, buffers, weights, mse_out, cap_out,
                   found, det, cl, work, rec, rec_w):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
-    scratch vectors D, du, d. K: () or the key of a kernel specialised for these sizes
+    scratch vectors D, du, d and B_PP transposed, BT (copied from B at each seed's start, and
+    back where B is read: loops._k_dw_kept). K: () or the key of a kernel specialised for these sizes
     (specialize.kernel_key; False if it does not hold them)."""
     if not same_dims(K, _kernel_dims(switches, ints, arrays, spans, buffers, weights, work, X, Y, cl)):
         return False
     nudged, plastic, fw, want_mse, mse_mode, cap_mode, check_every, dw_every = switches
     n0, NP, NPh, o0, o1, mode, plain = ints
-    actP, slopeP, offP, lr_WPP, N_B, mask = arrays
-    spanW, spanB, c_vec = spans
+    actP, slopeP, offP, lr_WPP, NT, maskT = arrays
+    spanW, c_vec = spans
     u_, u_old_, r_, rp_ = buffers
     WPP_, dWPP_, B_ = weights
-    D, du, d = work
+    D, du, d, BT = work
     for s in range(u_.shape[0]):
         u, u_old, r, r_prev = u_[s], u_old_[s], r_[s], rp_[s]
         W, dW, lrW, B = WPP_[s], dWPP_[s], lr_WPP[s], B_[s]
         sP, oP, x, y = slopeP[s], offP[s], X[s], Y[s]
+        _k_copy_T(BT, B, n0, spanW, False)
         nxt = rec[0]                                    # the step of the next record
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, u, n0, o0, o1)
             _k_cl_begin(cl, s, t, x)
             r, r_prev = r_prev, r                   # the rate buffers swap
             _kernel_rates(n0, plain, actP, sP, oP, u, r, d, x, t)
-            _kernel_somatic_drive(c_vec, NPh, o0, o1, nudged, y, t, W, spanW, B, spanB, d, r, n0, u, D, du)
+            _kernel_somatic_drive(c_vec, NPh, o0, o1, nudged, y, t, W, spanW, BT, d, r, n0, u, D, du)
             if plastic:                             # (with fw: apply_forward too)
-                _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, spanB, N_B[s], mask[s], fw,
+                _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, BT, NT[s], maskT[s], fw,
                                    _k_dw_kept(t, t0 + n - 1, nxt, dw_every))
             u, u_old = u_old, u                     # advance: u_old <- u, u <- u + Delta u
             _k_sum(u_old, du, u)

@@ -348,6 +348,48 @@ def _k_bp_refresh_T(B, W, n0, N_B, mask, span):
                 B[i, j] = W[j, n0 + i] * mask[i, j] + N_B[i, j]
 
 
+def _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, span):
+    """_k_bp_refresh_T into B_PP^T stored in W_PP's shape (BT[j, n0 + i] = B_ij; NT and maskT
+    likewise): BT = W_PP * mask^T + N^T, the same expression per entry, row by row over W_PP's
+    row spans past the inputs (the rows of the layers above the first), contiguously."""
+    for j in range(BT.shape[0]):
+        lo, hi = span[j, 0], span[j, 1]
+        if lo < n0 or hi == lo:
+            continue
+        b, w, m, noise = BT[j, lo:hi], W[j, lo:hi], maskT[j, lo:hi], NT[j, lo:hi]
+        for k in range(hi - lo):
+            b[k] = w[k] * m[k] + noise[k]
+
+
+def _k_scaled_vecmat_T(BT, a, x, n0, out, span):
+    """out_i = sum_j (a_i B_ij) x_j from B^T stored in W_PP's shape (BT[j, n0 + i] = B_ij), over
+    W_PP's row spans past the inputs: row by row, each adding its products to the out_i it
+    reaches, so that every out_i is summed over j in order from 0.0, the numbers of
+    _k_scaled_matvec_span on B."""
+    for i in range(out.shape[0]):
+        out[i] = 0.0
+    for j in range(BT.shape[0]):
+        lo, hi = span[j, 0], span[j, 1]
+        if lo < n0 or hi == lo:
+            continue
+        xj, row, o, s = x[j], BT[j, lo:hi], out[lo - n0:hi - n0], a[lo - n0:hi - n0]
+        for k in range(hi - lo):
+            o[k] += (s[k] * row[k]) * xj
+
+
+def _k_copy_T(BT, B, n0, span, into_B):
+    """B_ij = BT[j, n0 + i] (into_B) or BT[j, n0 + i] = B_ij, over W_PP's row spans past the inputs."""
+    for j in range(BT.shape[0]):
+        lo, hi = span[j, 0], span[j, 1]
+        if lo < n0:
+            continue
+        for k in range(lo, hi):
+            if into_B:
+                B[k - n0, j] = BT[j, k]
+            else:
+                BT[j, k] = B[k - n0, j]
+
+
 def _k_lookahead_rates(n0, dt, tau_look, plain, act, slope, offset, u, u_old, ub, r, x, t):
     """u_breve = lookahead(u, u_old), r_P = phi(u_breve_P), the input rates x[t] (sacramento2018,
     dPC); plain >= 0: every unit's code, slope 1, offset 0 (compiled.plain_code: a switch, not a
