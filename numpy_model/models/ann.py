@@ -150,37 +150,13 @@ def compiled_unsupported(C):
 
 def _compiled_static(C):
     """Constant kernel arguments of C (built once per constants)."""
-    from .compiled import act_codes, plain_code, transposed_refresh_arrays
+    from .compiled import act_codes, plain_code, transposed_refresh_rows
     lay, S = C.lay, C.S
     actP, slopeP, offP = act_codes(C.phiP, S)
-    mode, N_B, mask = transposed_refresh_arrays(C)
-    assert B_from_W_spans(C), "B_PP's blocks are not W_PP's past the inputs, transposed"
+    mode, NT, maskT = transposed_refresh_rows(C)
     return dict(ints=(lay.n0, lay.NP, lay.NPh, lay.out.start, lay.out.stop, mode, plain_code(actP, slopeP, offP)),
-                arrays=(actP, slopeP, offP, C.lr_WPP[0], like_W(N_B, lay.n0), like_W(mask, lay.n0)),
+                arrays=(actP, slopeP, offP, C.lr_WPP[0], NT, maskT),
                 spans=(C.WPP.row_spans(), np.full(lay.NP, float(C.c_ann))))
-
-
-def B_from_W_spans(C):
-    """Whether B_PP's populated entries (i, j) are those of W_PP's rows past the inputs, (j, n0 + i):
-    the kernel then keeps B_PP transposed in W_PP's shape and loops over W_PP's row spans."""
-    lay = C.lay
-    in_B = np.zeros((lay.NPh, lay.NP), bool)
-    for i, (lo, hi) in enumerate(C.B.row_spans()):
-        in_B[i, lo:hi] = True
-    from_W = np.zeros_like(in_B)
-    for j, (lo, hi) in enumerate(C.WPP.row_spans()):
-        if lo >= lay.n0:
-            from_W[lo - lay.n0:hi - lay.n0, j] = True
-    return bool((in_B == from_W).all())
-
-
-def like_W(a, n0):
-    """An (S, NPh, NP) array of B_PP's shape transposed into W_PP's (S, NP, n0 + NP):
-    out[:, j, n0 + i] = a[:, i, j] (the rest 0, never read)."""
-    S, NPh, NP = a.shape
-    out = np.zeros((S, NP, n0 + NP))
-    out[:, :, n0:n0 + NPh] = a.transpose(0, 2, 1)
-    return out
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,

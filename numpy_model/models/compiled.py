@@ -128,7 +128,8 @@ def jit_module(module):
     numba.njit(cache=True), in place. Only `_kernel_phase` is
     an entry point; every other kernel is inlined into its caller at numba IR level
     (inline="always"), so the time loop is one function: no per-step calls passing dozens of
-    arrays, no per-call reference counting. error_model="numpy": a division by zero gives inf or
+    arrays, no per-call reference counting (numba 0.68's inliner refuses a function of more than
+    30 arguments, "Calling a closure with *args": group them into tuples). error_model="numpy": a division by zero gives inf or
     NaN as in NumPy (numba's default raises ZeroDivisionError, e.g. soft_relu beyond u = 74)."""
     import numba
 
@@ -424,6 +425,46 @@ def transposed_refresh_arrays(C):
     (r, c), mask = C.refresh[1], np.ascontiguousarray(C.refresh[2])
     assert r.start == 0 and c.start == lay.n0 and mask.shape[1:] == (lay.NPh, lay.NP)
     return 1, np.ascontiguousarray(C.N_B[0]), mask
+
+
+def transposed_refresh_rows(C):
+    """transposed_refresh_arrays with N_B and mask in W_PP's shape (like_W), for the kernels that
+    keep B_PP transposed in W_PP's shape (ann, dPC) and loop over W_PP's row spans."""
+    assert B_from_W_spans(C), "B_PP's blocks are not W_PP's past the inputs, transposed"
+    mode, N_B, mask = transposed_refresh_arrays(C)
+    n0 = C.lay.n0
+    return (mode, like_W(N_B, n0), like_W(mask, n0)) if mode else (mode, N_B, mask)
+
+
+def B_from_W_spans(C):
+    """Whether B_PP's populated entries (i, j) are those of W_PP's rows past the inputs, (j, n0 + i):
+    the kernel then keeps B_PP transposed in W_PP's shape and loops over W_PP's row spans."""
+    lay = C.lay
+    in_B = np.zeros((lay.NPh, lay.NP), bool)
+    for i, (lo, hi) in enumerate(C.B.row_spans()):
+        in_B[i, lo:hi] = True
+    from_W = np.zeros_like(in_B)
+    for j, (lo, hi) in enumerate(C.WPP.row_spans()):
+        if lo >= lay.n0:
+            from_W[lo - lay.n0:hi - lay.n0, j] = True
+    return bool((in_B == from_W).all())
+
+
+def BPI_from_B_spans(C):
+    """Whether B_PI's populated entries (i, j) are B_PP's (i, n1 + j), n1 the first hidden layer's
+    size (sacramento2018: the refresh B_PI = -B_PP[:, n1:] then writes exactly B_PI's blocks)."""
+    n1, spB, spPI = C.lay.p_sizes[0], C.B.row_spans(), C.BPI.row_spans()
+    return all((hi - lo == 0 and b1 - b0 == 0) or (lo + n1, hi + n1) == (b0, b1)
+               for (lo, hi), (b0, b1) in zip(spPI, spB))
+
+
+def like_W(a, n0):
+    """An (S, NPh, NP) array of B_PP's shape transposed into W_PP's (S, NP, n0 + NP):
+    out[:, j, n0 + i] = a[:, i, j] (the rest 0, never read)."""
+    S, NPh, NP = a.shape
+    out = np.zeros((S, NP, n0 + NP))
+    out[:, :, n0:n0 + NPh] = a.transpose(0, 2, 1)
+    return out
 
 
 def sample_updates(ens, X, Y, T):

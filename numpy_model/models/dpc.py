@@ -14,9 +14,9 @@ import numpy as np
 
 from . import common, sacramento2018 as sac
 from .block_loops import _kb_capture_dw, _kb_watch
-from .loops import (_k_after_step, _k_apical, _k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_euler,
-                    _k_forward_post_units, _k_lookahead_rates, _k_pyramidal_drive, _k_dw_kept, _k_plasticity_span,
-                    _k_scaled_matvec_span, _k_sum, same_dims)
+from .loops import (_k_after_step, _k_apical, _k_bp_refresh_T_rows, _k_capture, _k_cl_begin, _k_cl_end, _k_copy_T,
+                    _k_euler, _k_forward_post_units, _k_lookahead_rates, _k_pyramidal_drive, _k_dw_kept,
+                    _k_plasticity_span, _k_scaled_matvec_span, _k_sum, same_dims)
 from .kernels import add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -103,10 +103,10 @@ RECORD_WEIGHTS = ("WPP", "dWPP", "BPI", "dBPI", "B")
 
 def _compiled_static(C):
     """Constant kernel arguments of C (built once per constants)."""
-    from .compiled import act_codes, plain_code, transposed_refresh_arrays
+    from .compiled import act_codes, plain_code, transposed_refresh_rows
     lay, S, g = C.lay, C.S, C.g
     actP, slopeP, offP = act_codes(C.phiP, S)
-    mode, N_B, mask = transposed_refresh_arrays(C)
+    mode, NT, maskT = transposed_refresh_rows(C)
     has_PI = C.lr_PI is not None
     return dict(
         ints=(lay.n0, lay.NP, lay.NPh, lay.NI, lay.out.start, lay.out.stop, mode, plain_code(actP, slopeP, offP)),
@@ -115,8 +115,8 @@ def _compiled_static(C):
         arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float),
                 np.ascontiguousarray(C.tau_drive_nt, dtype=float), np.ascontiguousarray(C.gx, dtype=float),
                 np.ascontiguousarray(C.c_fw, dtype=float), actP, slopeP, offP,
-                C.lr_WPP[0], C.lr_PI[0] if has_PI else np.zeros((S, 1, 1)), N_B, mask),
-        spans=(C.WPP.row_spans(), C.BPI.row_spans(), C.B.row_spans(), np.ones(lay.NP)))
+                C.lr_WPP[0], C.lr_PI[0] if has_PI else np.zeros((S, 1, 1)), NT, maskT),
+        spans=(C.WPP.row_spans(), C.BPI.row_spans(), np.ones(lay.NP)))
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
@@ -133,7 +133,8 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     buffers = (st.u, st.u_old, st.ub, st.ub_prev, st.r_full, st.r_full_prev, st.r_full_prev2, st.vbas, st.vbas_prev,
                st.vapi, st.vapi_prev)
     weights = (st.WPP[0], st.dWPP[0], st.BPI[0], st.dBPI[0], st.B[0])
-    work, cl = scratch(NP, NP + NI, NP, NP, NPh, NPh), cl or NO_CLOSED_LOOP
+    work = scratch(NP, NP + NI, NP, NP, NPh, NPh) + (np.empty(st.WPP[0].shape[1:]),)
+    cl = cl or NO_CLOSED_LOOP
     K = kernel_key(C, phase, _kernel_dims, switches, k["ints"], k["flags"], k["arrays"], k["spans"], buffers, weights,
                    work, X, Y, cl)
     check_ran(_kernel_phase(K, t0, n, step_base, switches, X, Y, k["ints"], k["floats"], k["flags"], k["arrays"],
@@ -153,12 +154,12 @@ def _kernel_rates(n0, dt, tau_look, plain, actP, sP, oP, u, u_old, ub, r, x, t):
     _k_lookahead_rates(n0, dt, tau_look, plain, actP, sP, oP, u, u_old, ub, r, x, t)
 
 
-def _kernel_dendrites(n0, W, B, BPI, spans, r, r_prev, vbas, vapi, tmp):
+def _kernel_dendrites(n0, W, BT, BPI, spans, r, r_prev, vbas, vapi, tmp):
     """v_bas = W_PP r, apical v_api = B_PP r_P + (B_PI r_I), r_I = r_breve_P of the previous step,
-    over each matrix's row spans (`ones`: (1 W_ij) r_j = W_ij r_j exactly)."""
-    spW, spPI, spB, ones = spans
+    over each matrix's row spans (`ones`: (1 W_ij) r_j = W_ij r_j exactly; BT: B_PP transposed)."""
+    spW, spPI, ones = spans
     _k_scaled_matvec_span(W, ones, r, vbas, spW)
-    _k_apical(B, spB, BPI, spPI, ones, r[n0:], r_prev[n0:], vapi, tmp)
+    _k_apical(BT, n0, spW, BPI, spPI, ones, r[n0:], r_prev[n0:], vapi, tmp)
 
 
 def _kernel_somatic_drive(g, NPh, o0, o1, target, y, t, gx, vbas, vapi, u, tau, tau_nt, api, D, du):
@@ -174,15 +175,18 @@ def _kernel_somatic_drive(g, NPh, o0, o1, target, y, t, gx, vbas, vapi, u, tau, 
 
 
 def _kernel_plasticity(flags, n0, c_fw, acts, ub, r, r_prev, r_prev2, vbas_prev, vapi_prev, W, dW, lrW,
-                       BPI, dBPI, lrP, post, neg, B, N_B, mask, spans):
-    """The BP refresh B_PP = W_PP^T * mask + N from the pre-update W_PP, then dW_PP and
-    dB_PI = (-v_api,prev r_I,prev^T) lr, each applied in the same pass where the phase applies
-    it (apply: W_PP in a forward phase, B_PI in a lateral one; nothing reads them in between)."""
+                       BPI, dBPI, lrP, post, neg, B, BT, NT, maskT, spans):
+    """The BP refresh B_PP = W_PP^T * mask + N from the pre-update W_PP (into the transposed copy
+    BT the kernel reads; into B only when kept), then dW_PP and dB_PI = (-v_api,prev r_I,prev^T) lr,
+    each applied in the same pass where the phase applies it (apply: W_PP in a forward phase,
+    B_PI in a lateral one; nothing reads them in between)."""
     use_act, has_PI, mode, fw, lat, keep = flags
     actP, sP, oP, plain = acts
-    spW, spPI, spB, _ = spans
+    spW, spPI, _ = spans
     if mode == 1:
-        _k_bp_refresh_T(B, W, n0, N_B, mask, spB)
+        _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, spW)
+        if keep:
+            _k_copy_T(BT, B, n0, spW, True)
     _k_forward_post_units(use_act, plain, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
     _k_plasticity_span(post, r_prev, lrW, dW, W, spW, fw, keep)
     if has_PI:
@@ -200,30 +204,32 @@ def _kernel_dims(switches, ints, flags, arrays, spans, buffers, weights, work, X
             + w[0].shape[1:] + w[1].shape[1:] + w[2].shape[1:] + w[3].shape[1:] + w[4].shape[1:]
             + a[8].shape[1:] + a[9].shape[1:] + a[10].shape[1:] + a[11].shape[1:]
             + (work[0].shape[0], work[1].shape[0], work[2].shape[0], work[3].shape[0], work[4].shape[0],
-               work[5].shape[0]) + spans[0].shape + spans[1].shape + spans[2].shape)
+               work[5].shape[0]) + work[6].shape + spans[0].shape + spans[1].shape + spans[2].shape)
 
 
 def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arrays, spans, buffers, weights, mse_out,
                   cap_out, found, det, cl, work, rec, rec_w):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
-    scratch vectors D, du, post, api, tmp, neg. K: () or the key of a kernel specialised for these
-    sizes (specialize.kernel_key; False if it does not hold them)."""
+    scratch vectors D, du, post, api, tmp, neg and B_PP transposed, BT (copied from B at each
+    seed's start, and back where B is read: loops._k_dw_kept). K: () or the key of a kernel
+    specialised for these sizes (specialize.kernel_key; False if it does not hold them)."""
     if not same_dims(K, _kernel_dims(switches, ints, flags, arrays, spans, buffers, weights, work, X, Y, cl)):
         return False
     target, plastic, fw, lat, want_mse, mse_mode, cap_mode, check_every, dw_every = switches
     n0, NP, NPh, NI, o0, o1, mode, plain = ints
     dt, gb = floats
     use_act, has_PI = flags
-    tau, tau_look, tau_nt, gx, c_fw, actP, slopeP, offP, lr_WPP, lr_PI, N_B, mask = arrays
+    tau, tau_look, tau_nt, gx, c_fw, actP, slopeP, offP, lr_WPP, lr_PI, NT, maskT = arrays
     u_, u_old_, ub_, ubp_, r_, rp_, rp2_, vb_, vbp_, va_, vap_ = buffers
     WPP_, dWPP_, BPI_, dBPI_, B_ = weights
-    D, du, post, api, tmp, neg = work
+    D, du, post, api, tmp, neg, BT = work
     for s in range(u_.shape[0]):
         u, u_old, ub, ub_prev = u_[s], u_old_[s], ub_[s], ubp_[s]
         r, r_prev, r_prev2, vbas, vbas_prev = r_[s], rp_[s], rp2_[s], vb_[s], vbp_[s]
         vapi, vapi_prev = va_[s], vap_[s]
         W, dW, BPI, dBPI, B = WPP_[s], dWPP_[s], BPI_[s], dBPI_[s], B_[s]
         sP, oP, x, y = slopeP[s], offP[s], X[s], Y[s]
+        _k_copy_T(BT, B, n0, spans[0], False)
         nxt = rec[0]                                    # the step of the next record
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
@@ -232,13 +238,13 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
             vbas, vbas_prev, vapi, vapi_prev = vbas_prev, vbas, vapi_prev, vapi
             ub, ub_prev = ub_prev, ub
             _kernel_rates(n0, dt, tau_look, plain, actP, sP, oP, u, u_old, ub, r, x, t)
-            _kernel_dendrites(n0, W, B, BPI, spans, r, r_prev, vbas, vapi, tmp)
+            _kernel_dendrites(n0, W, BT, BPI, spans, r, r_prev, vbas, vapi, tmp)
             _kernel_somatic_drive((dt, gb), NPh, o0, o1, target, y, t, gx, vbas, vapi, u, tau, tau_nt, api,
                                   D, du)
             if plastic:                                     # (and apply, as the phase says)
                 _kernel_plasticity((use_act, has_PI, mode, fw, lat, _k_dw_kept(t, t0 + n - 1, nxt, dw_every)),
                                    n0, c_fw, (actP, sP, oP, plain), ub, r, r_prev, r_prev2, vbas_prev, vapi_prev,
-                                   W, dW, lr_WPP[s], BPI, dBPI, lr_PI[s], post, neg, B, N_B[s], mask[s], spans)
+                                   W, dW, lr_WPP[s], BPI, dBPI, lr_PI[s], post, neg, B, BT, NT[s], maskT[s], spans)
             u, u_old = u_old, u                             # advance: u_old <- u, u <- u + Delta u
             _k_sum(u_old, du, u)
             # record.mse after the step; the monitor's record (the buffers in RECORD_BUFFERS order)

@@ -12,7 +12,7 @@ import numpy as np
 from ..closed_loop import _k_cartpole
 
 
-#: rows of at least this many entries run through views indexed from 0 (_k_rank1_span, _k_bp_refresh_T)
+#: rows of at least this many entries run through views indexed from 0 (_k_rank1_span, _k_rank1_add_span)
 SPAN_VIEW = 16
 
 
@@ -332,26 +332,12 @@ def _k_forward_post(use_act, plain, c_fw, act, slope, offset, ub, r, n0, vbas_pr
             post[i] = ub[i] - c_fw * vbas_prev[i]
 
 
-def _k_bp_refresh_T(B, W, n0, N_B, mask, span):
-    """B_PP = W_PP[:, n0:]^T * mask + N (common.bp_refresh, ("mask", view, mask) of ann,
-    sacramento2018 and dPC) from the pre-update W_PP, over B's row spans (its populated blocks,
-    where the mask is 1; elsewhere W^T * 0 + N = N = 0, as B was made); rows of at least
-    SPAN_VIEW entries through views indexed from 0 (as _k_rank1_span)."""
-    for i in range(B.shape[0]):
-        lo, hi = span[i, 0], span[i, 1]
-        if hi - lo >= SPAN_VIEW:
-            b, w, m, noise = B[i, lo:hi], W[lo:hi, n0 + i], mask[i, lo:hi], N_B[i, lo:hi]
-            for j in range(hi - lo):
-                b[j] = w[j] * m[j] + noise[j]
-        else:
-            for j in range(lo, hi):
-                B[i, j] = W[j, n0 + i] * mask[i, j] + N_B[i, j]
-
-
 def _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, span):
-    """_k_bp_refresh_T into B_PP^T stored in W_PP's shape (BT[j, n0 + i] = B_ij; NT and maskT
-    likewise): BT = W_PP * mask^T + N^T, the same expression per entry, row by row over W_PP's
-    row spans past the inputs (the rows of the layers above the first), contiguously."""
+    """The BP refresh B_PP = W_PP[:, n0:]^T * mask + N (common.bp_refresh, ("mask", view, mask) of
+    ann, sacramento2018 and dPC) from the pre-update W_PP, into B_PP^T stored in W_PP's shape
+    (BT[j, n0 + i] = B_ij; NT and maskT likewise): BT = W_PP * mask^T + N^T, the same expression per
+    entry, row by row over W_PP's row spans past the inputs (the rows of the layers above the
+    first), contiguously."""
     for j in range(BT.shape[0]):
         lo, hi = span[j, 0], span[j, 1]
         if lo < n0 or hi == lo:
@@ -375,6 +361,18 @@ def _k_scaled_vecmat_T(BT, a, x, n0, out, span):
         xj, row, o, s = x[j], BT[j, lo:hi], out[lo - n0:hi - n0], a[lo - n0:hi - n0]
         for k in range(hi - lo):
             o[k] += (s[k] * row[k]) * xj
+
+
+def _k_neg_copy_T(BT, BPI, n0, n1, span):
+    """B_PI = -B_PP[:, n1:] (sacramento2018.refresh_backward) from B_PP transposed in W_PP's shape:
+    BPI[i, j] = -BT[n1 + j, n0 + i], row by row over W_PP's row spans past the inputs (B_PI's
+    populated entries are those, compiled.BPI_from_B_spans)."""
+    for j in range(BT.shape[0]):
+        lo, hi = span[j, 0], span[j, 1]
+        if lo < n0:
+            continue
+        for k in range(lo, hi):
+            BPI[k - n0, j - n1] = -BT[j, k]
 
 
 def _k_copy_T(BT, B, n0, span, into_B):
@@ -402,10 +400,11 @@ def _k_lookahead_rates(n0, dt, tau_look, plain, act, slope, offset, u, u_old, ub
         r[j] = x[t, j]
 
 
-def _k_apical(B, spB, BPI, spPI, ones, rP, rI, vapi, tmp):
-    """v_api = B_PP r_P + (B_PI r_I) (sacramento2018.apical) over the row spans spB, spPI
-    (`ones`: 1.0 per row, so that (1 B_ij) r_j = B_ij r_j exactly)."""
-    _k_scaled_matvec_span(B, ones, rP, vapi, spB)
+def _k_apical(BT, n0, spW, BPI, spPI, ones, rP, rI, vapi, tmp):
+    """v_api = B_PP r_P + (B_PI r_I) (sacramento2018.apical) from B_PP transposed in W_PP's shape
+    (BT, over W_PP's row spans spW: _k_scaled_vecmat_T) and B_PI's row spans spPI (`ones`: 1.0
+    per row, so that (1 B_ij) r_j = B_ij r_j exactly)."""
+    _k_scaled_vecmat_T(BT, ones, rP, n0, vapi, spW)
     _k_scaled_matvec_span(BPI, ones, rI, tmp, spPI)
     for i in range(tmp.shape[0]):
         vapi[i] += tmp[i]

@@ -20,7 +20,7 @@ from ..circuit.activations import Population
 from ..state import Constants
 from . import common
 from .block_loops import _kb_capture_dw, _kb_watch
-from .loops import (_k_after_step, _k_apical, _k_bp_refresh_T, _k_capture, _k_cl_begin, _k_cl_end, _k_euler,
+from .loops import (_k_after_step, _k_apical, _k_bp_refresh_T_rows, _k_capture, _k_copy_T, _k_neg_copy_T, _k_cl_begin, _k_cl_end, _k_euler,
                     _k_forward_post_units, _k_lookahead_rates, _k_phi_unit, _k_pyramidal_drive,
                     _k_dw_kept, _k_plasticity_span, _k_scaled_matvec_span, _k_sum, same_dims)
 from .kernels import Blocks, Transposes, add_into, euler_increment, lookahead, matvec, rank1
@@ -260,11 +260,12 @@ RECORD_WEIGHTS = ("WPP", "dWPP", "WIP", "dWIP", "BPI", "dBPI", "B")
 
 def _compiled_static(C):
     """Constant kernel arguments of C (built once per constants)."""
-    from .compiled import act_codes, plain_code, transposed_refresh_arrays
+    from .compiled import BPI_from_B_spans, act_codes, plain_code, transposed_refresh_rows
     lay, S, g = C.lay, C.S, C.g
     actP, slopeP, offP = act_codes(C.phiP, S)
     actI, slopeI, offI = act_codes(C.phiI, S)
-    mode, N_B, mask = transposed_refresh_arrays(C)
+    mode, NT, maskT = transposed_refresh_rows(C)
+    assert not mode or BPI_from_B_spans(C), "B_PI's blocks are not B_PP's past the first hidden layer"
     has_PI = C.lr_PI is not None
     return dict(
         ints=(lay.n0, lay.NP, lay.NPh, lay.NI, lay.p_sizes[0], lay.out.start, lay.out.stop, mode,
@@ -275,8 +276,8 @@ def _compiled_static(C):
         arrays=(np.ascontiguousarray(C.tau, dtype=float), np.ascontiguousarray(C.tau_look, dtype=float),
                 np.ascontiguousarray(C.tau_drive_nt, dtype=float), np.ascontiguousarray(C.gx, dtype=float),
                 np.ascontiguousarray(C.c_fw, dtype=float), actP, slopeP, offP, actI, slopeI, offI,
-                C.lr_WPP[0], C.lr_IP[0], C.lr_PI[0] if has_PI else np.zeros((S, 1, 1)), N_B, mask),
-        spans=(C.WPP.row_spans(), C.WIP.row_spans(), C.BPI.row_spans(), C.B.row_spans(), np.ones(lay.NP)))
+                C.lr_WPP[0], C.lr_IP[0], C.lr_PI[0] if has_PI else np.zeros((S, 1, 1)), NT, maskT),
+        spans=(C.WPP.row_spans(), C.WIP.row_spans(), C.BPI.row_spans(), np.ones(lay.NP)))
 
 
 def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, mse_out, cap_mode,
@@ -293,7 +294,8 @@ def compiled_phase(C, st, t0, n, X, Y, has_y, nudge, phase, want_mse, mse_mode, 
     buffers = (st.u, st.u_old, st.ub, st.r_full, st.r_full_prev, st.vbas, st.vbas_prev, st.rIb, st.rIb_prev, st.vden,
                st.vden_prev, st.vapi, st.vapi_prev)
     weights = (st.WPP[0], st.dWPP[0], st.WIP[0], st.dWIP[0], st.BPI[0], st.dBPI[0], st.B[0])
-    work, cl = scratch(NP + NI, NP + NI, NP, NI, NP, NPh, NPh), cl or NO_CLOSED_LOOP
+    work = scratch(NP + NI, NP + NI, NP, NI, NP, NPh, NPh) + (np.empty(st.WPP[0].shape[1:]),)
+    cl = cl or NO_CLOSED_LOOP
     K = kernel_key(C, phase, _kernel_dims, switches, k["ints"], k["flags"], k["arrays"], k["spans"], buffers, weights,
                    work, X, Y, cl)
     check_ran(_kernel_phase(K, t0, n, step_base, switches, X, Y, k["ints"], k["floats"], k["flags"], k["arrays"],
@@ -316,13 +318,13 @@ def _kernel_rates(n0, dt, tau_look, plain, plainI, actP, sP, oP, actI, sI, oI, u
         rI[i] = _k_phi_unit(plainI, actI, sI, oI, i, ub[NP + i])
 
 
-def _kernel_dendrites(n0, W, WIP, B, BPI, spans, r, rI, vbas, vden, vapi, tmp):
+def _kernel_dendrites(n0, W, WIP, BT, BPI, spans, r, rI, vbas, vden, vapi, tmp):
     """v_bas = W_PP r, v_den = W_IP r_P, apical v_api = B_PP r_P + (B_PI r_I), over each matrix's
-    row spans (its populated blocks; `ones`: (1 W_ij) r_j = W_ij r_j exactly)."""
-    spW, spIP, spPI, spB, ones = spans
+    row spans (its populated blocks; `ones`: (1 W_ij) r_j = W_ij r_j exactly; BT: B_PP transposed)."""
+    spW, spIP, spPI, ones = spans
     _k_scaled_matvec_span(W, ones, r, vbas, spW)
     _k_scaled_matvec_span(WIP, ones, r[n0:], vden, spIP)
-    _k_apical(B, spB, BPI, spPI, ones, r[n0:], rI, vapi, tmp)
+    _k_apical(BT, n0, spW, BPI, spPI, ones, r[n0:], rI, vapi, tmp)
 
 
 def _kernel_somatic_drive(g, NPh, o0, o1, n1, target, y, t, gx, vbas, vden, vapi, ub, u, tau, tau_nt,
@@ -339,19 +341,21 @@ def _kernel_somatic_drive(g, NPh, o0, o1, n1, target, y, t, gx, vbas, vden, vapi
 
 
 def _kernel_plasticity(flags, n0, n1, cI, c_fw, acts, ub, r, r_prev, rI, rI_prev, vbas_prev, vden_prev,
-                       vapi_prev, W, dW, lrW, WIP, dWIP, lrI, BPI, dBPI, lrP, post, postI, neg, B, N_B, mask,
-                       spans):
-    """The BP refresh from the pre-update W_PP (B_PP = W_PP^T * mask + N, B_PI = -B_PP), then
-    dW_PP, dW_IP, dB_PI, each applied in the same pass where the phase applies it (apply: W_PP
-    in a forward phase, W_IP and B_PI in a lateral one; nothing reads them in between)."""
+                       vapi_prev, W, dW, lrW, WIP, dWIP, lrI, BPI, dBPI, lrP, post, postI, neg, bp, spans):
+    """The BP refresh from the pre-update W_PP (B_PP = W_PP^T * mask + N into the transposed copy
+    BT the kernel reads, into B only when kept; B_PI = -B_PP), then dW_PP, dW_IP, dB_PI, each
+    applied in the same pass where the phase applies it (apply: W_PP in a forward phase, W_IP and
+    B_PI in a lateral one; nothing reads them in between); bp = (B, BT, NT, maskT), one argument
+    (compiled.jit_module: at most 30)."""
     use_act, has_PI, mode, fw, lat, keep = flags
+    B, BT, NT, maskT = bp
     actP, sP, oP, actI, sI, oI, plain, plainI = acts
-    spW, spIP, spPI, spB, _ = spans
+    spW, spIP, spPI, _ = spans
     if mode == 1:
-        _k_bp_refresh_T(B, W, n0, N_B, mask, spB)
-        for i in range(BPI.shape[0]):
-            for j in range(spPI[i, 0], spPI[i, 1]):
-                BPI[i, j] = -B[i, n1 + j]
+        _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, spW)
+        _k_neg_copy_T(BT, BPI, n0, n1, spW)
+        if keep:
+            _k_copy_T(BT, B, n0, spW, True)
     _k_forward_post_units(use_act, plain, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
     _k_plasticity_span(post, r_prev, lrW, dW, W, spW, fw, keep)
     for i in range(postI.shape[0]):
@@ -370,7 +374,7 @@ def _kernel_dims(switches, ints, flags, arrays, spans, buffers, weights, work, X
             + (b[0].shape[1], b[1].shape[1], b[2].shape[1], b[3].shape[1], b[4].shape[1], b[5].shape[1],
                b[6].shape[1], b[7].shape[1], b[8].shape[1], b[9].shape[1], b[10].shape[1], b[11].shape[1],
                b[12].shape[1], v[0].shape[0], v[1].shape[0], v[2].shape[0], v[3].shape[0], v[4].shape[0],
-               v[5].shape[0], v[6].shape[0])
+               v[5].shape[0], v[6].shape[0]) + v[7].shape
             + w[0].shape[1:] + w[1].shape[1:] + w[2].shape[1:] + w[3].shape[1:] + w[4].shape[1:] + w[5].shape[1:]
             + w[6].shape[1:] + a[11].shape[1:] + a[12].shape[1:] + a[13].shape[1:] + a[14].shape[1:]
             + a[15].shape[1:] + spans[0].shape + spans[1].shape + spans[2].shape + spans[3].shape)
@@ -379,7 +383,8 @@ def _kernel_dims(switches, ints, flags, arrays, spans, buffers, weights, work, X
 def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arrays, spans, buffers, weights, mse_out,
                   cap_out, found, det, cl, work, rec, rec_w):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
-    scratch vectors D, du, post, postI, api, tmp, neg. K: () or the key of a kernel specialised
+    scratch vectors D, du, post, postI, api, tmp, neg and B_PP transposed, BT (copied from B at
+    each seed's start, and back where B is read: loops._k_dw_kept). K: () or the key of a kernel specialised
     for these sizes (specialize.kernel_key; False if it does not hold them)."""
     if not same_dims(K, _kernel_dims(switches, ints, flags, arrays, spans, buffers, weights, work, X, Y, cl)):
         return False
@@ -388,10 +393,10 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
     dt, gb, gd, gn, cI = floats
     use_act, has_PI = flags
     (tau, tau_look, tau_nt, gx, c_fw, actP, slopeP, offP, actI, slopeI, offI, lr_WPP, lr_IP, lr_PI,
-     N_B, mask) = arrays
+     NT, maskT) = arrays
     (u_, u_old_, ub_, r_, rp_, vb_, vbp_, rI_, rIp_, vd_, vdp_, va_, vap_) = buffers
     (WPP_, dWPP_, WIP_, dWIP_, BPI_, dBPI_, B_) = weights
-    D, du, post, postI, api, tmp, neg = work
+    D, du, post, postI, api, tmp, neg, BT = work
     for s in range(u_.shape[0]):
         u, u_old, ub = u_[s], u_old_[s], ub_[s]
         r, r_prev, vbas, vbas_prev = r_[s], rp_[s], vb_[s], vbp_[s]
@@ -399,6 +404,7 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
         W, dW, WIP, dWIP, BPI, dBPI, B = WPP_[s], dWPP_[s], WIP_[s], dWIP_[s], BPI_[s], dBPI_[s], B_[s]
         sP, oP, sI, oI, x, y = slopeP[s], offP[s], slopeI[s], offI[s], X[s], Y[s]
         acts = (actP, sP, oP, actI, sI, oI, plain, plainI)
+        _k_copy_T(BT, B, n0, spans[0], False)
         nxt = rec[0]                                    # the step of the next record
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
@@ -406,14 +412,14 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
             r, r_prev, vbas, vbas_prev = r_prev, r, vbas_prev, vbas       # step 1: buffer swaps
             rI, rI_prev, vden, vden_prev, vapi, vapi_prev = rI_prev, rI, vden_prev, vden, vapi_prev, vapi
             _kernel_rates(n0, dt, tau_look, plain, plainI, actP, sP, oP, actI, sI, oI, u, u_old, ub, r, rI, x, t)
-            _kernel_dendrites(n0, W, WIP, B, BPI, spans, r, rI, vbas, vden, vapi, tmp)
+            _kernel_dendrites(n0, W, WIP, BT, BPI, spans, r, rI, vbas, vden, vapi, tmp)
             _kernel_somatic_drive((dt, gb, gd, gn), NPh, o0, o1, n1, target, y, t, gx, vbas, vden, vapi,
                                   ub, u, tau, tau_nt, api, D, du)
             if plastic:                             # (and apply, as the phase says)
                 _kernel_plasticity((use_act, has_PI, mode, fw, lat, _k_dw_kept(t, t0 + n - 1, nxt, dw_every)),
                                    n0, n1, cI, c_fw, acts, ub, r, r_prev, rI,
                                    rI_prev, vbas_prev, vden_prev, vapi_prev, W, dW, lr_WPP[s], WIP, dWIP,
-                                   lr_IP[s], BPI, dBPI, lr_PI[s], post, postI, neg, B, N_B[s], mask[s], spans)
+                                   lr_IP[s], BPI, dBPI, lr_PI[s], post, postI, neg, (B, BT, NT[s], maskT[s]), spans)
             u, u_old = u_old, u                     # advance: u_old <- u, u <- u + Delta u
             _k_sum(u_old, du, u)
             # record.mse after the step; the monitor's record (the buffers in RECORD_BUFFERS order)
