@@ -15,9 +15,9 @@ import numpy as np
 from ..state import Constants
 from . import common, sacramento2018 as sac
 from .block_loops import _kb_capture_dw, _kb_watch
-from .loops import (_k_after_step, _k_bp_refresh_T_rows, _k_capture, _k_cl_begin, _k_cl_end, _k_copy_T, _k_dphi,
-                    _k_phi, _k_dw_kept, _k_plasticity_span, _k_scaled_matvec_span, _k_scaled_vecmat_T, _k_sum,
-                    same_dims)
+from .loops import (_k_after_step, _k_bp_refresh_T_rows, _k_capture, _k_cl_begin, _k_cl_end, _k_dphi,
+                    _k_from_T, _k_phi, _k_dw_kept, _k_plasticity_span, _k_scaled_matvec_span, _k_scaled_vecmat_T,
+                    _k_sum, _k_to_T, same_dims)
 from .kernels import mv
 
 RATE_TARGET_DEFAULT = True
@@ -219,7 +219,7 @@ def _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, BT, NT, maskT,
     if mode == 1:
         _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, spanW)
         if keep:
-            _k_copy_T(BT, B, n0, spanW, True)
+            _k_from_T(BT, B, n0, 0, 1.0, spanW)
     _k_plasticity_span(u[NP:], r_prev, lrW, dW, W, spanW, fw, keep)
 
 
@@ -252,7 +252,7 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, arrays, spans, buff
         u, u_old, r, r_prev = u_[s], u_old_[s], r_[s], rp_[s]
         W, dW, lrW, B = WPP_[s], dWPP_[s], lr_WPP[s], B_[s]
         sP, oP, x, y = slopeP[s], offP[s], X[s], Y[s]
-        _k_copy_T(BT, B, n0, spanW, False)
+        _k_to_T(B, BT, n0, spanW)
         nxt = rec[0]                                    # the step of the next record
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, u, n0, o0, o1)

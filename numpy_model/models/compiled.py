@@ -129,8 +129,9 @@ def jit_module(module):
     an entry point; every other kernel is inlined into its caller at numba IR level
     (inline="always"), so the time loop is one function: no per-step calls passing dozens of
     arrays, no per-call reference counting (numba 0.68's inliner refuses a function of more than
-    30 arguments, "Calling a closure with *args": group them into tuples). error_model="numpy": a division by zero gives inf or
-    NaN as in NumPy (numba's default raises ZeroDivisionError, e.g. soft_relu beyond u = 74)."""
+    30 arguments, "Calling a closure with *args": group them into tuples). error_model="numpy": a
+    division by zero gives inf or NaN as in NumPy (numba's default raises ZeroDivisionError, e.g.
+    soft_relu beyond u = 74)."""
     import numba
 
     from .. import closed_loop
@@ -429,7 +430,7 @@ def transposed_refresh_arrays(C):
 
 def transposed_refresh_rows(C):
     """transposed_refresh_arrays with N_B and mask in W_PP's shape (like_W), for the kernels that
-    keep B_PP transposed in W_PP's shape (ann, dPC) and loop over W_PP's row spans."""
+    keep B_PP transposed in W_PP's shape (ann, sacramento2018, dPC) and loop over W_PP's row spans."""
     assert B_from_W_spans(C), "B_PP's blocks are not W_PP's past the inputs, transposed"
     mode, N_B, mask = transposed_refresh_arrays(C)
     n0 = C.lay.n0

@@ -14,9 +14,9 @@ import numpy as np
 
 from . import common, sacramento2018 as sac
 from .block_loops import _kb_capture_dw, _kb_watch
-from .loops import (_k_after_step, _k_apical, _k_bp_refresh_T_rows, _k_capture, _k_cl_begin, _k_cl_end, _k_copy_T,
-                    _k_euler, _k_forward_post_units, _k_lookahead_rates, _k_pyramidal_drive, _k_dw_kept,
-                    _k_plasticity_span, _k_scaled_matvec_span, _k_sum, same_dims)
+from .loops import (_k_after_step, _k_apical, _k_bp_refresh_T_rows, _k_capture, _k_cl_begin, _k_cl_end, _k_euler,
+                    _k_forward_post_units, _k_from_T, _k_lookahead_rates, _k_pyramidal_drive, _k_dw_kept,
+                    _k_plasticity_span, _k_scaled_matvec_span, _k_sum, _k_to_T, same_dims)
 from .kernels import add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -186,7 +186,7 @@ def _kernel_plasticity(flags, n0, c_fw, acts, ub, r, r_prev, r_prev2, vbas_prev,
     if mode == 1:
         _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, spW)
         if keep:
-            _k_copy_T(BT, B, n0, spW, True)
+            _k_from_T(BT, B, n0, 0, 1.0, spW)
     _k_forward_post_units(use_act, plain, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
     _k_plasticity_span(post, r_prev, lrW, dW, W, spW, fw, keep)
     if has_PI:
@@ -229,7 +229,7 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
         vapi, vapi_prev = va_[s], vap_[s]
         W, dW, BPI, dBPI, B = WPP_[s], dWPP_[s], BPI_[s], dBPI_[s], B_[s]
         sP, oP, x, y = slopeP[s], offP[s], X[s], Y[s]
-        _k_copy_T(BT, B, n0, spans[0], False)
+        _k_to_T(B, BT, n0, spans[0])
         nxt = rec[0]                                    # the step of the next record
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)

@@ -363,29 +363,28 @@ def _k_scaled_vecmat_T(BT, a, x, n0, out, span):
             o[k] += (s[k] * row[k]) * xj
 
 
-def _k_neg_copy_T(BT, BPI, n0, n1, span):
-    """B_PI = -B_PP[:, n1:] (sacramento2018.refresh_backward) from B_PP transposed in W_PP's shape:
-    BPI[i, j] = -BT[n1 + j, n0 + i], row by row over W_PP's row spans past the inputs (B_PI's
-    populated entries are those, compiled.BPI_from_B_spans)."""
+def _k_to_T(B, BT, n0, span):
+    """BT[j, n0 + i] = B_ij: B_PP into its transposed copy in W_PP's shape, over W_PP's row spans
+    past the inputs."""
     for j in range(BT.shape[0]):
         lo, hi = span[j, 0], span[j, 1]
         if lo < n0:
             continue
         for k in range(lo, hi):
-            BPI[k - n0, j - n1] = -BT[j, k]
+            BT[j, k] = B[k - n0, j]
 
 
-def _k_copy_T(BT, B, n0, span, into_B):
-    """B_ij = BT[j, n0 + i] (into_B) or BT[j, n0 + i] = B_ij, over W_PP's row spans past the inputs."""
+def _k_from_T(BT, M, n0, c0, sign, span):
+    """M[i, j - c0] = sign BT[j, n0 + i] over W_PP's row spans past the inputs: B_PP back from its
+    transposed copy (c0 = 0, sign = 1.0), or sacramento2018's B_PI = -B_PP[:, n1:] (c0 = n1,
+    sign = -1.0: refresh_backward; B_PI's populated entries are those, compiled.BPI_from_B_spans).
+    sign x is x or -x exactly."""
     for j in range(BT.shape[0]):
         lo, hi = span[j, 0], span[j, 1]
         if lo < n0:
             continue
         for k in range(lo, hi):
-            if into_B:
-                B[k - n0, j] = BT[j, k]
-            else:
-                BT[j, k] = B[k - n0, j]
+            M[k - n0, j - c0] = sign * BT[j, k]
 
 
 def _k_lookahead_rates(n0, dt, tau_look, plain, act, slope, offset, u, u_old, ub, r, x, t):

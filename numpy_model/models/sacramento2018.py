@@ -20,9 +20,9 @@ from ..circuit.activations import Population
 from ..state import Constants
 from . import common
 from .block_loops import _kb_capture_dw, _kb_watch
-from .loops import (_k_after_step, _k_apical, _k_bp_refresh_T_rows, _k_capture, _k_copy_T, _k_neg_copy_T, _k_cl_begin, _k_cl_end, _k_euler,
-                    _k_forward_post_units, _k_lookahead_rates, _k_phi_unit, _k_pyramidal_drive,
-                    _k_dw_kept, _k_plasticity_span, _k_scaled_matvec_span, _k_sum, same_dims)
+from .loops import (_k_after_step, _k_apical, _k_bp_refresh_T_rows, _k_capture, _k_cl_begin, _k_cl_end, _k_euler,
+                    _k_forward_post_units, _k_from_T, _k_lookahead_rates, _k_phi_unit, _k_pyramidal_drive,
+                    _k_dw_kept, _k_plasticity_span, _k_scaled_matvec_span, _k_sum, _k_to_T, same_dims)
 from .kernels import Blocks, Transposes, add_into, euler_increment, lookahead, matvec, rank1
 
 RATE_TARGET_DEFAULT = False
@@ -353,9 +353,9 @@ def _kernel_plasticity(flags, n0, n1, cI, c_fw, acts, ub, r, r_prev, rI, rI_prev
     spW, spIP, spPI, _ = spans
     if mode == 1:
         _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, spW)
-        _k_neg_copy_T(BT, BPI, n0, n1, spW)
+        _k_from_T(BT, BPI, n0, n1, -1.0, spW)
         if keep:
-            _k_copy_T(BT, B, n0, spW, True)
+            _k_from_T(BT, B, n0, 0, 1.0, spW)
     _k_forward_post_units(use_act, plain, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
     _k_plasticity_span(post, r_prev, lrW, dW, W, spW, fw, keep)
     for i in range(postI.shape[0]):
@@ -384,8 +384,8 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
                   cap_out, found, det, cl, work, rec, rec_w):
     """Every seed through steps t0 .. t0+n-1 of `step` (the seeds are the outer loop); `work`: the
     scratch vectors D, du, post, postI, api, tmp, neg and B_PP transposed, BT (copied from B at
-    each seed's start, and back where B is read: loops._k_dw_kept). K: () or the key of a kernel specialised
-    for these sizes (specialize.kernel_key; False if it does not hold them)."""
+    each seed's start, and back where B is read: loops._k_dw_kept). K: () or the key of a kernel
+    specialised for these sizes (specialize.kernel_key; False if it does not hold them)."""
     if not same_dims(K, _kernel_dims(switches, ints, flags, arrays, spans, buffers, weights, work, X, Y, cl)):
         return False
     target, plastic, fw, lat, want_mse, mse_mode, cap_mode, check_every, dw_every = switches
@@ -404,7 +404,7 @@ def _kernel_phase(K, t0, n, step_base, switches, X, Y, ints, floats, flags, arra
         W, dW, WIP, dWIP, BPI, dBPI, B = WPP_[s], dWPP_[s], WIP_[s], dWIP_[s], BPI_[s], dBPI_[s], B_[s]
         sP, oP, sI, oI, x, y = slopeP[s], offP[s], slopeI[s], offI[s], X[s], Y[s]
         acts = (actP, sP, oP, actI, sI, oI, plain, plainI)
-        _k_copy_T(BT, B, n0, spans[0], False)
+        _k_to_T(B, BT, n0, spans[0])
         nxt = rec[0]                                    # the step of the next record
         for t in range(t0, t0 + n):
             _k_capture(cap_mode, cap_out, s, t, r, ub, n0, o0, o1)
