@@ -16,7 +16,7 @@ from ..state import Constants
 from . import common, sacramento2018 as sac
 from .block_loops import _kb_capture_dw, _kb_watch
 from .loops import (_k_after_step, _k_bp_refresh_T_rows, _k_capture, _k_cl_begin, _k_cl_end, _k_dphi,
-                    _k_from_T, _k_phi, _k_dw_kept, _k_plasticity_span, _k_scaled_matvec_span, _k_scaled_vecmat_T,
+                    _k_phi, _k_dw_kept, _k_plasticity_span, _k_scaled_matvec_span, _k_scaled_vecmat_T,
                     _k_sum, _k_to_T, same_dims)
 from .kernels import mv
 
@@ -217,9 +217,7 @@ def _kernel_plasticity(mode, n0, u, r_prev, W, dW, lrW, spanW, B, BT, NT, maskT,
     either way); dW_PP written only when kept (loops._k_dw_kept: a step whose arrays are read)."""
     NP = W.shape[0]
     if mode == 1:
-        _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, spanW)
-        if keep:
-            _k_from_T(BT, B, n0, 0, 1.0, spanW)
+        _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, spanW, B, keep)
     _k_plasticity_span(u[NP:], r_prev, lrW, dW, W, spanW, fw, keep)
 
 

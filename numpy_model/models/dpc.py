@@ -15,7 +15,7 @@ import numpy as np
 from . import common, sacramento2018 as sac
 from .block_loops import _kb_capture_dw, _kb_watch
 from .loops import (_k_after_step, _k_apical, _k_bp_refresh_T_rows, _k_capture, _k_cl_begin, _k_cl_end, _k_euler,
-                    _k_forward_post_units, _k_from_T, _k_lookahead_rates, _k_pyramidal_drive, _k_dw_kept,
+                    _k_forward_post_units, _k_lookahead_rates, _k_pyramidal_drive, _k_dw_kept,
                     _k_plasticity_span, _k_scaled_matvec_span, _k_sum, _k_to_T, same_dims)
 from .kernels import add_into, euler_increment, lookahead, matvec, rank1
 
@@ -184,9 +184,7 @@ def _kernel_plasticity(flags, n0, c_fw, acts, ub, r, r_prev, r_prev2, vbas_prev,
     actP, sP, oP, plain = acts
     spW, spPI, _ = spans
     if mode == 1:
-        _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, spW)
-        if keep:
-            _k_from_T(BT, B, n0, 0, 1.0, spW)
+        _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, spW, B, keep)
     _k_forward_post_units(use_act, plain, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
     _k_plasticity_span(post, r_prev, lrW, dW, W, spW, fw, keep)
     if has_PI:

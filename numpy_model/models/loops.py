@@ -332,12 +332,13 @@ def _k_forward_post(use_act, plain, c_fw, act, slope, offset, ub, r, n0, vbas_pr
             post[i] = ub[i] - c_fw * vbas_prev[i]
 
 
-def _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, span):
+def _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, span, B, keep):
     """The BP refresh B_PP = W_PP[:, n0:]^T * mask + N (common.bp_refresh, ("mask", view, mask) of
     ann, sacramento2018 and dPC) from the pre-update W_PP, into B_PP^T stored in W_PP's shape
     (BT[j, n0 + i] = B_ij; NT and maskT likewise): BT = W_PP * mask^T + N^T, the same expression per
     entry, row by row over W_PP's row spans past the inputs (the rows of the layers above the
-    first), contiguously."""
+    first), contiguously; written back into B_PP itself only when kept (_k_dw_kept: a
+    step whose arrays are read)."""
     for j in range(BT.shape[0]):
         lo, hi = span[j, 0], span[j, 1]
         if lo < n0 or hi == lo:
@@ -345,6 +346,8 @@ def _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, span):
         b, w, m, noise = BT[j, lo:hi], W[j, lo:hi], maskT[j, lo:hi], NT[j, lo:hi]
         for k in range(hi - lo):
             b[k] = w[k] * m[k] + noise[k]
+    if keep:
+        _k_from_T(BT, B, n0, 0, 1.0, span)
 
 
 def _k_scaled_vecmat_T(BT, a, x, n0, out, span):

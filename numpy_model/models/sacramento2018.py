@@ -352,10 +352,8 @@ def _kernel_plasticity(flags, n0, n1, cI, c_fw, acts, ub, r, r_prev, rI, rI_prev
     actP, sP, oP, actI, sI, oI, plain, plainI = acts
     spW, spIP, spPI, _ = spans
     if mode == 1:
-        _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, spW)
+        _k_bp_refresh_T_rows(BT, W, n0, NT, maskT, spW, B, keep)
         _k_from_T(BT, BPI, n0, n1, -1.0, spW)
-        if keep:
-            _k_from_T(BT, B, n0, 0, 1.0, spW)
     _k_forward_post_units(use_act, plain, c_fw, actP, sP, oP, ub, r, n0, vbas_prev, post)
     _k_plasticity_span(post, r_prev, lrW, dW, W, spW, fw, keep)
     for i in range(postI.shape[0]):
